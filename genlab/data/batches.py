@@ -1,0 +1,53 @@
+"""Batches from in-memory tensors: one index tensor per batch, no per-sample Python.
+
+A standard ``DataLoader`` wraps the dataset so that Lightning can swap in its distributed
+sampler; ``__getitems__`` makes the loader fetch a whole batch with one tensor index.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+
+class TensorBatches(Dataset):
+    """Dataset over resident tensors (equal first dimension) returning dict batches."""
+
+    def __init__(self, **tensors: Tensor | None):
+        self.tensors = {k: v for k, v in tensors.items() if v is not None}
+        sizes = {len(v) for v in self.tensors.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"tensors differ in length: { {k: len(v) for k, v in self.tensors.items()} }")
+        self.n = sizes.pop()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: v[i] for k, v in self.tensors.items()}
+
+    def __getitems__(self, indices) -> dict:
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return {k: v.index_select(0, idx) for k, v in self.tensors.items()}
+
+
+def identity_collate(batch):
+    return batch
+
+
+def stack_collate(samples: list[dict]) -> dict:
+    return {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+
+
+def tensor_loader(dataset: TensorBatches, batch_size: int, shuffle: bool = True,
+                  drop_last: bool = False, seed: int = 0) -> DataLoader:
+    """A DataLoader over resident tensors; Lightning may replace its sampler for DDP."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                      collate_fn=identity_collate, generator=generator, num_workers=0)
+
+
+def iterate(dataset: TensorBatches, batch_size: int):
+    """Sequential batches for evaluation."""
+    for start in range(0, len(dataset), batch_size):
+        yield dataset.__getitems__(range(start, min(start + batch_size, len(dataset))))

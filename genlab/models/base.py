@@ -1,0 +1,213 @@
+"""The model contract: a config dataclass, a list of players, and capability methods."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import CapabilityError, ConfigError
+
+CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "log_prob", "translate", "segment")
+
+
+@dataclass
+class ModelConfig:
+    """Fields every model has. Image shape and classes come from the data."""
+
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    num_classes: int = 0
+    lr: float = 1e-3
+
+    def to_dict(self) -> dict:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"unknown config key {key!r} for {cls.__name__}; valid keys: {', '.join(known)}"
+                )
+            kwargs[key] = coerce(cls, key, value)
+        return cls(**kwargs)
+
+    def replace(self, **changes) -> "ModelConfig":
+        values = self.to_dict()
+        values.update(changes)
+        return type(self).from_dict(values)
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def field_types(cls) -> dict:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def coerce(cls, key: str, value):
+    """Convert ``value`` (a string from ``--set`` or a JSON value) to the declared type of ``key``."""
+    kind = field_types(cls)[key]
+    try:
+        return _coerce(kind, value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"bad value {value!r} for {cls.__name__}.{key}: expected {_type_name(kind)} ({exc})"
+        ) from None
+
+
+def _type_name(kind) -> str:
+    origin = typing.get_origin(kind)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(kind)))
+    return getattr(kind, "__name__", str(kind))
+
+
+def _coerce(kind, value):
+    origin = typing.get_origin(kind)
+    if origin is typing.Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            raise ValueError(f"not one of {', '.join(map(str, choices))}")
+        return value
+    if origin in (tuple, list):
+        args = typing.get_args(kind)
+        if isinstance(value, str):
+            value = [v for v in value.replace("x", ",").split(",") if v.strip()]
+        inner = args[0] if args else str
+        items = [_coerce(inner, v) for v in value]
+        if origin is tuple and args and args[-1] is not Ellipsis and len(args) != len(items):
+            raise ValueError(f"needs {len(args)} items, got {len(items)}")
+        return tuple(items) if origin is tuple else items
+    if origin is typing.Union:  # Optional[...]
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            return None
+        return _coerce(args[0], value)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("not a boolean (use true or false)")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ValueError("not an integer")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("not an integer")
+        return int(value)
+    if kind is float:
+        if isinstance(value, bool):
+            raise ValueError("not a number")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError("not a string")
+        return value
+    return value
+
+
+def parse_overrides(config_class, pairs: Iterable[str]) -> dict:
+    """``["latent_dim=2", "kl_weight=0.5"]`` -> validated dict of typed values."""
+    known = {f.name for f in dataclasses.fields(config_class)}
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        key = key.strip().replace("-", "_")
+        if key not in known:
+            raise ConfigError(
+                f"unknown config key {key!r} for {config_class.__name__}; valid keys: {', '.join(sorted(known))}"
+            )
+        out[key] = coerce(config_class, key, value.strip())
+    return out
+
+
+@dataclass
+class Player:
+    """One optimised party of a model: an AE has one, a GAN two, CycleGAN four.
+
+    ``loss(batch)`` returns a dict whose ``loss`` is minimised; other entries are logged.
+    ``steps`` is how many optimiser steps it takes per training step (the GAN's k).
+    """
+
+    name: str
+    parameters: list
+    optimizer: torch.optim.Optimizer
+    loss: Callable[[dict], dict]
+    steps: int = 1
+    after_step: Callable[[], None] | None = None
+    clip_grad_norm: float | None = None
+    extras: dict = field(default_factory=dict)
+
+
+class GenerativeModel(nn.Module):
+    """Base class. Subclasses set ``config_class`` (via @register) and implement ``players``."""
+
+    registry_name: str = ""
+    config_class: type = ModelConfig
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.config.image_shape)
+
+    @property
+    def device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def players(self) -> list[Player]:
+        raise NotImplementedError
+
+    def capabilities(self) -> list[str]:
+        return [c for c in CAPABILITIES if callable(getattr(self, c, None))]
+
+    def require(self, capability: str, purpose: str = "") -> Callable:
+        method = getattr(self, capability, None)
+        if not callable(method):
+            have = ", ".join(self.capabilities()) or "none"
+            what = f" ({purpose})" if purpose else ""
+            raise CapabilityError(
+                f"model {self.registry_name!r} cannot {capability}{what}; it can: {have}"
+            )
+        return method
+
+    def preview(self, batch: dict) -> Tensor:
+        """Images shown each epoch: reconstructions beside inputs, else samples."""
+        x = batch["x"][:32]
+        if callable(getattr(self, "reconstruct", None)):
+            return torch.cat([x, self.reconstruct(x)], 0)
+        if callable(getattr(self, "sample", None)):
+            return self.sample(64)
+        return x
+
+    def check_input(self, x: Tensor) -> None:
+        from ..errors import DataError
+
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise DataError(
+                f"data has images of shape {tuple(x.shape[1:])} (C,H,W) but the model was built for "
+                f"{self.image_shape}; use data of that shape (e.g. --image-size / --channels) or train a new model"
+            )
+
+
+def adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=lr, betas=betas)
