@@ -1,0 +1,17 @@
+"""genlab: train, compare, inspect and apply classic deep generative models.
+
+    >>> import genlab
+    >>> data = genlab.load_data("mnist5k")
+    >>> model = genlab.create("vae", latent_dim=2, image_shape=data.shape)
+    >>> genlab.train(model, data, epochs=5, out="runs/vae")
+    >>> genlab.load("runs/vae").sample(16)
+"""
+from ._version import __version__
+from .data import ImageData, load_data
+from .errors import GenlabError
+from .registry import names as list_models
+from .train import TrainResult, resume, train
+from .train.runs import create, load
+
+__all__ = ["__version__", "create", "load", "train", "resume", "list_models", "load_data", "ImageData",
+           "GenlabError", "TrainResult"]

@@ -1,0 +1,1 @@
+"""Tasks built on model capabilities (latent tools, reports, and later denoising, anomaly, ...)."""

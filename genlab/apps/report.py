@@ -1,0 +1,88 @@
+"""The run report: one self-contained HTML page built from a run folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..data import ImageData, load_data
+from ..errors import GenlabError
+from ..train import runs
+from ..viz import plots
+from ..viz.grids import grid_image, labelled_rows
+from ..viz.report import Report
+from .latent import codes, interpolate, pick_pair
+
+
+def test_data(info: dict) -> ImageData:
+    spec = info.get("data") or {}
+    return load_data(spec["spec"], "test", image_size=spec.get("image_size"), channels=spec.get("channels"))
+
+
+@torch.no_grad()
+def build_report(run_dir: str | Path, data: ImageData | None = None, model=None) -> Path:
+    """Write ``report.html`` into the run folder and return its path."""
+    run_dir = Path(run_dir)
+    info = runs.read_config(run_dir)
+    model = model if model is not None else runs.load(run_dir)
+    model.eval()
+    if data is None:
+        try:
+            data = test_data(info)
+        except GenlabError as exc:
+            data = None
+            data_problem = str(exc)
+    caps = model.capabilities()
+    report = Report(f"genlab run: {run_dir.name}", f"model {info['model']} · data {info['data'].get('spec')}"
+                    f" · capabilities: {', '.join(caps)}")
+
+    report.section("Configuration")
+    report.table([{"key": k, "value": str(v)} for k, v in info["config"].items()]
+                 + [{"key": f"train.{k}", "value": str(v)} for k, v in info.get("train", {}).items()])
+
+    if data is None:
+        report.text(f"Held-out data could not be loaded, so image sections are skipped: {data_problem}")
+    else:
+        x = data.x[:16].to(model.device)
+        if "reconstruct" in caps:
+            recon = model.reconstruct(x).cpu()
+            mse = _mean_mse(model, data)
+            report.section("Reconstructions", f"Held-out images (top) and their reconstructions (bottom). "
+                           f"Mean squared error per pixel over {min(len(data), 1000)} held-out images: {mse:.5f}.")
+            report.image(labelled_rows([x.cpu(), recon], ["original", "reconstruction"]))
+        if "sample" in caps:
+            torch.manual_seed(0)
+            report.section("Samples", "64 images generated from the prior.")
+            report.image(grid_image(model.sample(64).cpu(), nrow=8))
+        if "encode" in caps:
+            z = codes(model, data)
+            y = data.y[:len(z)] if data.y is not None else None
+            note = " (PCA projection of the codes)" if z.shape[1] > 2 else ""
+            report.section("Latent space", f"Codes of {len(z)} held-out images{note}, coloured by label.")
+            report.image(plots.latent_scatter(z.numpy(), None if y is None else y.numpy(),
+                                              title=f"{z.shape[1]}-D latent codes"))
+        if "encode" in caps and "decode" in caps:
+            a, b, what = pick_pair(data)
+            strip = interpolate(model, a, b, steps=10).cpu()
+            report.section("Interpolation", f"Decoded codes on the straight line between two held-out images "
+                           f"({what}): z(t) = (1 − t)·z_a + t·z_b, t = 0 … 1.")
+            report.image(grid_image(strip, nrow=10))
+
+    metrics_path = run_dir / runs.METRICS
+    if metrics_path.is_file():
+        report.section("Training curves", "Per-epoch means (train) and held-out values (val) from metrics.csv.")
+        report.image(plots.training_curves(metrics_path))
+    previews = sorted((run_dir / "samples").glob("epoch_*.png"))
+    if previews:
+        report.section("Previews during training",
+                       f"The grid saved after each epoch (first: {previews[0].name}, last: {previews[-1].name}).")
+        for path in [previews[0], previews[-1]] if len(previews) > 1 else previews:
+            report.image(path, caption=path.stem.replace("_", " "))
+    return report.write(run_dir / runs.REPORT)
+
+
+@torch.no_grad()
+def _mean_mse(model, data: ImageData, limit: int = 1000) -> float:
+    x = data.x[:limit].to(model.device)
+    out = torch.cat([model.reconstruct(x[i:i + 250]) for i in range(0, len(x), 250)])
+    return float(((out - x) ** 2).mean())

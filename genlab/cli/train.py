@@ -1,0 +1,121 @@
+"""`genlab train` and `genlab demo`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_engine_options(p) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument("--epochs", type=int, default=None, help="epochs in total (default: the model's, or 10)")
+    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--lr", type=float, default=None, help="learning rate (default: the model config's)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
+    g.add_argument("--devices", default="1", help="number of devices (e.g. 2 with --strategy ddp)")
+    g.add_argument("--num-nodes", type=int, default=1)
+    g.add_argument("--strategy", default="auto", help="auto, ddp, ddp_spawn, ...")
+    g.add_argument("--precision", default="32-true", help="32-true, 16-mixed, bf16-mixed, 64-true")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model and write a run folder",
+                       description="Train MODEL on --data and write runs/NAME/{config.json, model.safetensors, "
+                                   "checkpoint.safetensors, metrics.csv, samples/, report.html}.")
+    p.add_argument("model", nargs="?", help="registered model name (see `genlab models`)")
+    p.add_argument("--data", default="mnist5k", help="data spec (see `genlab datasets`)")
+    p.add_argument("--image-size", type=int, default=None, help="resize images to N×N")
+    p.add_argument("--channels", type=int, default=None, choices=(1, 3), help="convert images to 1 or 3 channels")
+    p.add_argument("--out", default=None, help="run folder (default runs/MODEL)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="model config value, repeatable (see `genlab models --config MODEL`)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its checkpoint")
+    p.add_argument("--no-report", action="store_true", help="skip writing report.html")
+    add_engine_options(p)
+    p.set_defaults(func=run_train)
+
+    d = sub.add_parser("demo", help="train a convolutional VAE on mnist5k and write runs/demo/report.html")
+    d.add_argument("--out", default=None, help="run folder (default runs/demo, or runs/demo-N if that exists)")
+    d.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    add_engine_options(d)
+    d.set_defaults(func=run_demo, batch_size=128)
+
+
+def engine_kwargs(args) -> dict:
+    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    return dict(seed=args.seed, accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes,
+                strategy=args.strategy, precision=args.precision, progress=not args.no_progress)
+
+
+def _is_main_process() -> bool:
+    import os
+
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def run_train(args) -> int:
+    import genlab
+    from ..errors import ConfigError
+    from ..models.base import parse_overrides
+    from ..registry import get
+
+    if args.resume:
+        result = genlab.resume(args.resume, epochs=args.epochs, **engine_kwargs(args))
+    else:
+        if not args.model:
+            raise ConfigError("name a model to train (e.g. `genlab train vae`) or pass --resume RUN; see `genlab models`")
+        entry = get(args.model)
+        overrides = parse_overrides(entry.config_class, args.overrides)
+        data = genlab.load_data(args.data, "train", image_size=args.image_size, channels=args.channels)
+        val = genlab.load_data(args.data, "test", image_size=args.image_size, channels=args.channels)
+        model = genlab.create(args.model, data=data, **overrides)
+        out = Path(args.out or f"runs/{args.model}")
+        data_info = {"spec": args.data, "image_size": args.image_size, "channels": args.channels}
+        result = genlab.train(model, data, epochs=args.epochs or 10, batch_size=args.batch_size, out=out,
+                              val_data=val, lr=args.lr, overwrite=args.overwrite, data_info=data_info,
+                              **engine_kwargs(args))
+    if not _is_main_process():
+        return 0
+    _finish(result, write_report=not args.no_report)
+    return 0
+
+
+def _finish(result, write_report: bool = True) -> None:
+    shown = {k.removeprefix("train/").removesuffix("_epoch"): v for k, v in result.metrics.items()
+             if k.endswith("_epoch") or k.startswith("val/")}
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in sorted(shown.items()))
+    print(f"trained in {result.seconds:.1f}s ({result.images_per_second:.0f} images/s); {figures}")
+    print(f"run folder: {result.run_dir}")
+    if write_report:
+        from ..apps.report import build_report
+
+        print(f"report: {build_report(result.run_dir, model=result.model)}")
+
+
+def _free_name(base: Path) -> Path:
+    if not base.exists():
+        return base
+    n = 1
+    while Path(f"{base}-{n}").exists():
+        n += 1
+    return Path(f"{base}-{n}")
+
+
+DEMO_EPOCHS = 20
+
+
+def run_demo(args) -> int:
+    import genlab
+
+    out = Path(args.out) if args.out else _free_name(Path("runs/demo"))
+    data = genlab.load_data("mnist5k", "train")
+    val = genlab.load_data("mnist5k", "test")
+    model = genlab.create("vae", data=data, latent_dim=2)
+    print(f"demo: training a convolutional VAE (latent 2) on mnist5k ({len(data)} train / {len(val)} held-out digits)")
+    result = genlab.train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size, out=out,
+                          val_data=val, lr=args.lr, data_info={"spec": "mnist5k"}, overwrite=args.overwrite,
+                          **engine_kwargs(args))
+    if _is_main_process():
+        _finish(result)
+    return 0

@@ -1,0 +1,126 @@
+"""Using a trained run: `genlab sample`, `reconstruct`, `interpolate`, `report`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sample", help="generate images from a trained model")
+    p.add_argument("run")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--out", default=None, help="PNG file (default RUN/sample.png)")
+    p.add_argument("--temperature", type=float, default=1.0, help="scale of the prior noise")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_sample)
+
+    p = sub.add_parser("reconstruct", help="originals and reconstructions as a grid")
+    p.add_argument("run")
+    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--out", default=None, help="PNG file (default RUN/reconstruct.png)")
+    p.set_defaults(func=run_reconstruct)
+
+    p = sub.add_parser("interpolate", help="decode the straight path between two images' codes")
+    p.add_argument("run")
+    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--from-class", type=int, default=7)
+    p.add_argument("--to-class", type=int, default=8)
+    p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
+    p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
+    p.set_defaults(func=run_interpolate)
+
+    p = sub.add_parser("report", help="rebuild RUN/report.html")
+    p.add_argument("run")
+    p.set_defaults(func=run_report)
+
+
+def _load(run: str):
+    from ..train.runs import load
+
+    return load(run)
+
+
+def _data(args, model, split: str = "test"):
+    from ..apps.report import test_data
+    from ..data import load_data
+
+    if args.data is None:
+        data = test_data(model.run_info)
+    else:
+        c, h, _ = model.image_shape
+        data = load_data(args.data, split, image_size=h if args.data.startswith("folder:") else None)
+    model.check_input(data.x[:1])
+    return data
+
+
+def _out(args, name: str) -> Path:
+    return Path(args.out) if args.out else Path(args.run) / name
+
+
+def _positive(value: int, flag: str) -> None:
+    from ..errors import ConfigError
+
+    if value < 1:
+        raise ConfigError(f"{flag} must be at least 1, got {value}")
+
+
+@torch.no_grad()
+def run_sample(args) -> int:
+    from ..viz.grids import save_grid
+
+    _positive(args.n, "--n")
+    model = _load(args.run)
+    sample = model.require("sample", "it has no prior to sample from; use `genlab reconstruct` instead")
+    torch.manual_seed(args.seed)
+    images = sample(args.n, temperature=args.temperature)
+    print(save_grid(images.cpu(), _out(args, "sample.png")))
+    return 0
+
+
+@torch.no_grad()
+def run_reconstruct(args) -> int:
+    from ..viz.grids import labelled_rows
+
+    _positive(args.n, "--n")
+    model = _load(args.run)
+    reconstruct = model.require("reconstruct")
+    x = _data(args, model).x[:args.n]
+    image = labelled_rows([x, reconstruct(x).cpu()], ["original", "reconstruction"])
+    out = _out(args, "reconstruct.png")
+    _save_pil(image, out)
+    print(out)
+    return 0
+
+
+@torch.no_grad()
+def run_interpolate(args) -> int:
+    from ..apps.latent import interpolate, pick_pair
+    from ..viz.grids import save_grid
+
+    _positive(args.steps, "--steps")
+    model = _load(args.run)
+    model.require("encode", "interpolation needs an encoder")
+    a, b, what = pick_pair(_data(args, model), args.from_class, args.to_class)
+    images = interpolate(model, a, b, steps=args.steps, mode=args.mode)
+    print(f"{what}: {save_grid(images.cpu(), _out(args, 'interpolate.png'), nrow=args.steps)}")
+    return 0
+
+
+def run_report(args) -> int:
+    from ..apps.report import build_report
+
+    print(build_report(args.run))
+    return 0
+
+
+def _save_pil(image, path: Path) -> None:
+    import io
+
+    from ..io import atomic_write_bytes
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,86 @@
+"""Variational autoencoder (Kingma & Welling 2014) with the seeds' weighted loss.
+
+    z = μ + σ·ε,  ε ~ N(0, I)                      (reparameterisation)
+    kl_loss = −½ Σ_k (1 + log σ_k² − μ_k² − σ_k²)   (closed form against N(0, I))
+    total   = k1·r_loss + k2·kl_loss                 (k1 = recon_weight, k2 = kl_weight)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..nn import MLP, ConvDecoder, ConvEncoder
+from ..registry import register
+from .ae import reconstruction_loss
+from .base import GenerativeModel, ModelConfig, Player, adam
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) per example, summed over latent dimensions."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
+
+
+@dataclass
+class VAEConfig(ModelConfig):
+    latent_dim: int = 2
+    arch: Literal["conv", "mlp"] = "conv"
+    channels: tuple[int, ...] = (32, 64)   # conv: seed 000's encoder
+    hidden: tuple[int, ...] = (16,)        # conv: dense width before μ, log σ²; mlp: hidden layer sizes
+    recon_loss: Literal["bce", "mse"] = "bce"
+    recon_weight: float = 1.0              # k1
+    kl_weight: float = 1.0                 # k2
+
+
+@register("vae", VAEConfig, "Variational autoencoder, total = k1·r_loss + k2·kl_loss (conv or MLP)")
+class VAE(GenerativeModel):
+    def __init__(self, config: VAEConfig):
+        super().__init__(config)
+        shape, zdim = tuple(config.image_shape), config.latent_dim
+        if config.arch == "conv":
+            width = config.hidden[-1] if config.hidden else 16
+            self.body = ConvEncoder(shape, config.channels, width)
+            self.decoder = ConvDecoder(shape, config.channels, zdim)
+        else:
+            d = math.prod(shape)
+            sizes = [d, *config.hidden]
+            width = sizes[-1]
+            self.body = nn.Sequential(nn.Flatten(), MLP(sizes, act="relu", out_act="relu"))
+            self.decoder = nn.Sequential(MLP([zdim, *config.hidden[::-1], d], act="relu", out_act="sigmoid"),
+                                         nn.Unflatten(1, shape))
+        self.mu = nn.Linear(width, zdim)
+        self.logvar = nn.Linear(width, zdim)
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.body(x)
+        return self.mu(h), self.logvar(h)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The posterior mean: the code used for scatter plots, interpolation and features."""
+        return self.posterior(x)[0]
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.decoder(z)
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
+
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+        z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device) * temperature
+        return self.decode(z)
+
+    def loss(self, batch: dict) -> dict:
+        x = batch["x"]
+        mu, logvar = self.posterior(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        r_loss = reconstruction_loss(self.decode(z), x, self.config.recon_loss)
+        kl_loss = gaussian_kl(mu, logvar).mean()
+        total = self.config.recon_weight * r_loss + self.config.kl_weight * kl_loss
+        return {"loss": total, "recon": r_loss, "kl": kl_loss}
+
+    def players(self) -> list[Player]:
+        params = list(self.parameters())
+        return [Player("vae", params, adam(params, self.config.lr), self.loss)]

@@ -1,0 +1,95 @@
+"""Encoder/decoder building blocks shared by the autoencoder, VAE and later families."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from torch import Tensor, nn
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "linear": nn.Identity,
+}
+
+
+def activation(name: str) -> nn.Module:
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(_ACTIVATIONS)}")
+    return _ACTIVATIONS[name]()
+
+
+class MLP(nn.Sequential):
+    """Linear layers with ``act`` between them and ``out_act`` after the last."""
+
+    def __init__(self, sizes: Sequence[int], act: str = "relu", out_act: str = "linear"):
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            last = i == len(sizes) - 2
+            layers.append(activation(out_act if last else act))
+        super().__init__(*layers)
+
+
+def conv_stack_sizes(size: int, depth: int) -> list[int]:
+    """Spatial sizes after each stride-2 'same' convolution (k=3, p=1): ceil(size/2) each time."""
+    sizes = [size]
+    for _ in range(depth):
+        sizes.append((sizes[-1] + 2 * 1 - 3) // 2 + 1)
+    return sizes
+
+
+class ConvEncoder(nn.Module):
+    """Seed 000's encoder: stride-2 3×3 convolutions ('same' padding), flatten, dense.
+
+    28×28×1 → Conv 32 s2 → 14×14×32 → Conv 64 s2 → 7×7×64 → Flatten 3136 → Dense ``out_features``.
+    """
+
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (32, 64),
+                 out_features: int = 16, act: str = "relu"):
+        super().__init__()
+        c, h, w = image_shape
+        layers: list[nn.Module] = []
+        for out_c in channels:
+            layers += [nn.Conv2d(c, out_c, 3, stride=2, padding=1), activation(act)]
+            c = out_c
+        self.convs = nn.Sequential(*layers)
+        self.grid = (c, conv_stack_sizes(h, len(channels))[-1], conv_stack_sizes(w, len(channels))[-1])
+        self.flat_features = math.prod(self.grid)
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(self.flat_features, out_features), activation(act))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dense(self.convs(x))
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of :class:`ConvEncoder`: Dense → Reshape → stride-2 transposed convolutions → conv to C.
+
+    Seed 000: Dense 3136 → Reshape 7×7×64 → ConvT 64 s2 → ConvT 32 s2 → ConvT 1 (s1) → 28×28×1.
+    Output padding is chosen per layer so any input size is restored exactly.
+    """
+
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (32, 64),
+                 in_features: int = 10, act: str = "relu", out_act: str = "sigmoid"):
+        super().__init__()
+        c_out, h, w = image_shape
+        hs, ws = conv_stack_sizes(h, len(channels)), conv_stack_sizes(w, len(channels))
+        self.grid = (channels[-1], hs[-1], ws[-1])
+        self.dense = nn.Sequential(nn.Linear(in_features, math.prod(self.grid)), activation(act))
+        layers: list[nn.Module] = []
+        c = channels[-1]
+        for i, out_c in enumerate(reversed(channels)):
+            level = len(channels) - i  # from the coarsest grid back towards the image
+            th, tw = hs[level - 1], ws[level - 1]
+            # ConvT(k3,s2,p1) gives 2·in − 1 + output_padding; pick the padding that hits the target
+            op = (th - (2 * hs[level] - 1), tw - (2 * ws[level] - 1))
+            layers += [nn.ConvTranspose2d(c, out_c, 3, stride=2, padding=1, output_padding=op), activation(act)]
+            c = out_c
+        layers += [nn.ConvTranspose2d(c, c_out, 3, stride=1, padding=1), activation(out_act)]
+        self.deconvs = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.deconvs(self.dense(z).view(-1, *self.grid))

@@ -1,0 +1,128 @@
+"""The training engine: ``train(model, data, epochs=...)`` with Lightning underneath."""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+
+from ..data import ImageData
+from ..errors import ConfigError, GenlabError
+from ..models.base import GenerativeModel
+from . import runs
+from .callbacks import RunCSVLogger, RunFiles, SafetensorsCheckpointIO
+from .engine import Engine
+
+__all__ = ["train", "resume", "TrainResult", "Engine", "runs"]
+
+
+@dataclass
+class TrainResult:
+    model: GenerativeModel
+    run_dir: Path | None
+    seconds: float
+    images_per_second: float
+    metrics: dict = field(default_factory=dict)
+
+
+def _quiet_lightning() -> None:
+    import logging
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*number of training batches.*",
+                    ".*is not empty.*", ".*GPU available but not used.*", ".*tensorboardX.*",
+                    ".*sync_dist=True.*", ".*Checkpoint directory.*exists.*", ".*`isinstance.*"):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: int = 128, *,
+          out: str | Path | None = None, val_data: ImageData | None = None, lr: float | None = None,
+          seed: int = 0, accelerator: str = "auto", devices: int | str = 1, num_nodes: int = 1,
+          strategy: str = "auto", precision: str = "32-true", progress: bool = True,
+          overwrite: bool = False, data_info: dict | None = None, callbacks: list | None = None,
+          max_steps: int = -1, _ckpt_path: Path | None = None) -> TrainResult:
+    """Train ``model`` on ``data``. With ``out`` a run folder is written (config, weights,
+    safetensors checkpoint, metrics.csv, a preview grid per epoch); without it nothing is written."""
+    from ..viz.grids import save_grid
+
+    _quiet_lightning()
+    model.check_input(data.x[:1])
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+    if lr is not None:
+        model.config.lr = float(lr)
+    L.seed_everything(seed, workers=True, verbose=False)
+    run_dir = None
+    cbs = list(callbacks or [])
+    if out is not None:
+        run_dir = Path(out) if _ckpt_path else runs.prepare(out, overwrite=overwrite)
+        train_info = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "precision": str(precision)}
+        runs.write_config(run_dir, model, data_info or {"spec": data.name}, train_info, data.classes)
+        preview = (val_data if val_data is not None else data).batch(32)
+        ckpt = ModelCheckpoint(dirpath=run_dir, filename="checkpoint", save_top_k=1, enable_version_counter=False)
+        ckpt.FILE_EXTENSION = ".safetensors"
+        cbs += [ckpt, RunFiles(run_dir, preview, save_grid)]
+    if progress:
+        cbs.append(TQDMProgressBar(refresh_rate=5))
+    trainer = L.Trainer(
+        max_epochs=epochs, max_steps=max_steps, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+        strategy=strategy, precision=precision, logger=RunCSVLogger(run_dir) if run_dir else False,
+        callbacks=cbs, enable_checkpointing=run_dir is not None, enable_progress_bar=progress,
+        enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=10,
+        plugins=[SafetensorsCheckpointIO()], default_root_dir=str(run_dir) if run_dir else None,
+    )
+    engine = Engine(model)
+    train_loader = data.loader(batch_size, shuffle=True, seed=seed)
+    val_loader = val_data.loader(512, shuffle=False) if val_data is not None else None
+    clock = _Throughput()
+    trainer.callbacks.append(clock)
+    trainer.fit(engine, train_loader, val_loader, ckpt_path=str(_ckpt_path) if _ckpt_path else None)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+    model.eval()
+    return TrainResult(model, run_dir, clock.seconds, clock.images / max(clock.seconds, 1e-9), metrics)
+
+
+class _Throughput(L.Callback):
+    """Training time and images seen, excluding set-up (and, on resume, earlier epochs)."""
+
+    def __init__(self):
+        self.seconds, self.images, self._t0 = 0.0, 0, None
+
+    def on_train_start(self, trainer, pl_module):
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.images += len(batch["x"])
+
+    def on_train_end(self, trainer, pl_module):
+        if self._t0 is not None:
+            self.seconds = time.perf_counter() - self._t0
+
+
+def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | None = None,
+           val_data: ImageData | None = None, **kwargs) -> TrainResult:
+    """Continue a run from its checkpoint up to ``epochs`` in total (default: the run's own).
+    The data is reloaded from the spec in config.json unless given."""
+    from ..data import load_data
+
+    run_dir = Path(run_dir)
+    info = runs.read_config(run_dir)
+    ckpt = run_dir / runs.CHECKPOINT
+    if not ckpt.is_file():
+        raise GenlabError(f"{run_dir} has no {runs.CHECKPOINT} to resume from; train it again with --overwrite")
+    model = runs.create(info["model"], **info["config"])
+    spec = info["data"]
+    size, channels = spec.get("image_size"), spec.get("channels")
+    if data is None:
+        data = load_data(spec["spec"], "train", image_size=size, channels=channels)
+        val_data = load_data(spec["spec"], "test", image_size=size, channels=channels)
+    t = info["train"]
+    return train(model, data, epochs=epochs or t["epochs"], batch_size=t["batch_size"], out=run_dir,
+                 val_data=val_data, seed=t.get("seed", 0), data_info=spec, _ckpt_path=ckpt, **kwargs)

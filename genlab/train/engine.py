@@ -1,0 +1,80 @@
+"""One LightningModule that trains any model by driving its players (manual optimisation)."""
+from __future__ import annotations
+
+
+
+import lightning as L
+import torch
+
+from ..errors import TrainingDiverged
+from ..models.base import GenerativeModel, Player
+
+
+class Engine(L.LightningModule):
+    """Each training step runs every player in order, ``player.steps`` optimiser steps each."""
+
+    def __init__(self, model: GenerativeModel):
+        super().__init__()
+        self.model = model
+        self.automatic_optimization = False
+        self._players: list[Player] = []
+        self._sums: dict[str, torch.Tensor] = {}
+        self._seen = 0
+
+    def configure_optimizers(self):
+        self._players = self.model.players()
+        return [p.optimizer for p in self._players]
+
+    def _key(self, player: Player, name: str) -> str:
+        return name if len(self._players) == 1 else f"{player.name}_{name}"
+
+    def training_step(self, batch: dict, batch_idx: int):
+        optimizers = self.optimizers()
+        if not isinstance(optimizers, (list, tuple)):
+            optimizers = [optimizers]
+        logs: dict[str, torch.Tensor] = {}
+        for player, opt in zip(self._players, optimizers):
+            for _ in range(player.steps):
+                out = player.loss(batch)
+                loss = out["loss"]
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"player {player.name!r} loss became {loss.item()} at step {self.global_step} "
+                        f"(epoch {self.current_epoch}); lower the learning rate with --lr or check the data")
+                opt.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+                if player.clip_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(player.parameters, player.clip_grad_norm)
+                opt.step()
+                if player.after_step is not None:
+                    player.after_step()
+            for name, value in out.items():
+                logs[self._key(player, name)] = value.detach()
+        # Lightning's self.log costs ~1 ms a call, as much as a small model's whole step: sum the
+        # values here and hand Lightning a value every log_every_n_steps and the means per epoch.
+        n = len(batch["x"])
+        for name, value in logs.items():
+            self._sums[name] = self._sums.get(name, 0.0) + value * n
+        self._seen += n
+        if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
+            self.log_dict({f"train/{k}_step": v for k, v in logs.items()}, on_step=True, on_epoch=False,
+                          prog_bar=True)
+
+    def on_train_epoch_start(self) -> None:
+        self._sums, self._seen = {}, 0
+
+    def on_train_epoch_end(self) -> None:
+        if self._seen:
+            means = {f"train/{k}_epoch": v / self._seen for k, v in self._sums.items()}
+            self.log_dict(means, on_step=False, on_epoch=True, sync_dist=True)
+
+    def validation_step(self, batch: dict, batch_idx: int):
+        for player in self._players or self.model.players():
+            out = player.loss(batch)
+            self.log_dict({f"val/{self._key(player, k)}": v.detach() for k, v in out.items()}, on_epoch=True,
+                          batch_size=len(batch["x"]), sync_dist=True)
+
+    def forward(self, x):
+        return self.model.reconstruct(x)
+
+

@@ -1,0 +1,133 @@
+"""End-to-end: the command line in a temporary folder, as a user drives it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from genlab.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(capsys, *argv, match):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genlab: error:"), err
+    assert "Traceback" not in err
+    assert match in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def ae_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "ae"
+    assert main(["train", "ae", "--data", "mnist5k", "--epochs", "1", "--out", str(out), "--no-progress",
+                 "--set", "latent_dim=16"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    assert main(["train", "vae", "--epochs", "1", "--out", str(out), "--no-progress", "--set", "latent_dim=4"]) == 0
+    return out
+
+
+def test_train_writes_run_folder_and_report(ae_run):
+    names = {p.name for p in ae_run.iterdir()}
+    assert {"config.json", "model.safetensors", "checkpoint.safetensors", "metrics.csv", "report.html",
+            "samples"} <= names
+    assert (ae_run / "samples" / "epoch_001.png").is_file()
+    assert json.loads((ae_run / "config.json").read_text())["config"]["latent_dim"] == 16
+    html = (ae_run / "report.html").read_text()
+    assert "Reconstructions" in html and "data:image/png;base64," in html
+
+
+def test_use_commands(vae_run, tmp_path, capsys):
+    from PIL import Image
+
+    code, out, _ = run(capsys, "sample", vae_run, "--n", 16, "--out", tmp_path / "s.png")
+    assert code == 0 and Image.open(tmp_path / "s.png").size[0] > 0
+    code, out, _ = run(capsys, "reconstruct", vae_run, "--out", tmp_path / "r.png")
+    assert code == 0 and (tmp_path / "r.png").is_file()
+    code, out, _ = run(capsys, "interpolate", vae_run, "--steps", 10, "--out", tmp_path / "i.png")
+    assert code == 0 and "class 7 → class 8" in out
+    os.remove(vae_run / "report.html")
+    code, out, _ = run(capsys, "report", vae_run)
+    assert code == 0 and (vae_run / "report.html").is_file()
+    html = (vae_run / "report.html").read_text()
+    for section in ("Reconstructions", "Samples", "Latent space", "Interpolation", "Training curves"):
+        assert section in html
+
+
+def test_look_around(capsys):
+    code, out, _ = run(capsys, "models")
+    assert code == 0
+    lines = {l.split()[0]: l for l in out.splitlines()}
+    assert "sample" in lines["vae"] and "sample" not in lines["ae"]
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0 and "mnist5k" in out and "folder:PATH" in out
+    code, out, _ = run(capsys, "summary", "conv-ae", "--data", "mnist5k")
+    assert code == 0
+    for shape in ("[1, 32, 14, 14]", "[1, 64, 7, 7]", "[1, 16]", "[1, 10]", "[1, 3136]", "[1, 1, 28, 28]"):
+        assert shape in out
+    assert "Total params: 159,355" in out
+
+
+def test_sampling_an_autoencoder_is_refused(ae_run, capsys):
+    assert_user_error(capsys, "sample", ae_run, match="cannot sample")
+
+
+def test_bad_inputs_get_one_line(ae_run, tmp_path, capsys):
+    assert_user_error(capsys, "train", "no-such-model", match="unknown model 'no-such-model'")
+    assert_user_error(capsys, "train", "ae", "--data", "no-such-data", "--out", tmp_path / "x", match="no-such-data")
+    assert_user_error(capsys, "train", "ae", "--data", f"folder:{tmp_path / 'nowhere'}", match="does not exist")
+    assert_user_error(capsys, "sample", tmp_path / "nowhere", match="does not exist")
+    assert_user_error(capsys, "train", "vae", "--set", "latnt_dim=3", match="unknown config key 'latnt_dim'")
+    assert_user_error(capsys, "train", "vae", "--set", "latent_dim=big", match="expected int")
+    assert_user_error(capsys, "train", "ae", "--out", ae_run, match="--overwrite")
+    assert_user_error(capsys, "reconstruct", ae_run, "--data", "digits", match="shape")
+    assert not (tmp_path / "x").exists()
+
+
+def test_corrupt_weights_and_checkpoints(ae_run, tmp_path, capsys):
+    import shutil
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(ae_run, run_dir)
+    weights = run_dir / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 3])
+    assert_user_error(capsys, "reconstruct", run_dir, match="corrupt or truncated")
+    torch.save({"w": torch.ones(1)}, weights)
+    assert_user_error(capsys, "reconstruct", run_dir, match="never unpickles")
+    (run_dir / "checkpoint.safetensors").write_bytes(b"\x80\x04garbage")
+    assert_user_error(capsys, "train", "--resume", run_dir, "--epochs", 2, match="checkpoint")
+
+
+def test_resume_from_cli(vae_run, capsys):
+    code, out, _ = run(capsys, "train", "--resume", vae_run, "--epochs", 2, "--no-progress", "--no-report")
+    assert code == 0
+    assert (vae_run / "samples" / "epoch_002.png").is_file()
+
+
+def test_ddp_two_processes_on_cpu(tmp_path):
+    out = tmp_path / "ddp"
+    proc = subprocess.run(
+        [sys.executable, "-m", "genlab", "train", "ae", "--epochs", "1", "--devices", "2", "--strategy", "ddp",
+         "--accelerator", "cpu", "--out", str(out), "--no-progress", "--no-report"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = (out / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    last = dict(zip(header, rows[-1].split(",")))
+    assert int(last["step"]) == 15  # 4000 digits / 2 processes / batch 128 → 16 steps per process
+    assert (out / "model.safetensors").is_file()

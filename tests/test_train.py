@@ -1,0 +1,122 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+
+import genlab
+from genlab.errors import RunFolderError, TrainingDiverged
+from genlab.models.base import Player
+
+
+def _rows(run):
+    with open(run / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_folder_save_load_identical(small, tmp_path):
+    train, test = small
+    model = genlab.create("vae", data=train, latent_dim=3)
+    result = genlab.train(model, train, epochs=2, batch_size=64, out=tmp_path / "run", val_data=test, progress=False)
+    run = result.run_dir
+    names = {p.name for p in run.iterdir()}
+    assert {"config.json", "model.safetensors", "checkpoint.safetensors", "metrics.csv", "samples"} <= names
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    info = json.loads((run / "config.json").read_text())
+    assert info["model"] == "vae" and info["config"]["latent_dim"] == 3 and info["train"]["epochs"] == 2
+    loaded = genlab.load(run)
+    x = test.x[:16]
+    with torch.no_grad():
+        assert torch.equal(loaded.encode(x), model.encode(x))
+        assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))
+        torch.manual_seed(3)
+        a = loaded.sample(4)
+        torch.manual_seed(3)
+        assert torch.equal(a, model.sample(4))
+
+
+def test_resume_continues_from_saved_step(small, tmp_path):
+    train, test = small
+    model = genlab.create("conv-ae", data=train)
+    first = genlab.train(model, train, epochs=2, batch_size=50, out=tmp_path / "run", val_data=test, progress=False)
+    steps_per_epoch = len(train) // 50
+    before = _rows(first.run_dir)
+    val_before = [float(r["val/loss"]) for r in before if r.get("val/loss")]
+    assert len(val_before) == 2
+    genlab.resume(first.run_dir, epochs=4, data=train, val_data=test, progress=False)
+    rows = _rows(first.run_dir)
+    assert rows[: len(before)] == [{k: r.get(k, "") for k in rows[0]} for r in before]  # old curve kept
+    epochs = [int(r["epoch"]) for r in rows if r.get("val/loss")]
+    assert epochs == [0, 1, 2, 3]
+    steps = [int(r["step"]) for r in rows if r.get("train/loss_epoch")]
+    assert steps == [steps_per_epoch * k - 1 for k in (1, 2, 3, 4)]
+    val = [float(r["val/loss"]) for r in rows if r.get("val/loss")]
+    assert val[3] < val[1]  # the curve goes on downwards, not from scratch
+    assert json.loads((first.run_dir / "config.json").read_text())["train"]["epochs"] == 4
+
+
+def test_existing_run_folder_refused_then_overwritten(small, tmp_path):
+    train, _ = small
+    out = tmp_path / "run"
+    genlab.train(genlab.create("ae", data=train), train, epochs=1, out=out, progress=False)
+    stamp = (out / "model.safetensors").read_bytes()
+    with pytest.raises(RunFolderError, match="--overwrite"):
+        genlab.train(genlab.create("ae", data=train), train, epochs=1, out=out, progress=False)
+    assert (out / "model.safetensors").read_bytes() == stamp
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("precious")
+    with pytest.raises(RunFolderError, match="not a genlab run folder"):
+        genlab.train(genlab.create("ae", data=train), train, epochs=1, out=mine, overwrite=True, progress=False)
+    assert (mine / "thesis.txt").read_text() == "precious"
+    genlab.train(genlab.create("ae", data=train), train, epochs=1, out=out, overwrite=True, progress=False)
+
+
+def test_nan_guard_names_player_and_step(small):
+    train, _ = small
+    model = genlab.create("ae", data=train)
+    original = model.players
+
+    def exploding():
+        (p,) = original()
+        calls = {"n": 0}
+
+        def loss(batch):
+            calls["n"] += 1
+            out = p.loss(batch)
+            if calls["n"] == 3:
+                out["loss"] = out["loss"] * float("nan")
+            return out
+        return [Player(p.name, p.parameters, p.optimizer, loss)]
+
+    model.players = exploding
+    with pytest.raises(TrainingDiverged, match=r"player 'ae' loss became nan at step 2"):
+        genlab.train(model, train, epochs=1, batch_size=32, progress=False)
+
+
+@pytest.mark.slow
+def test_conv_ae_beats_pca_at_same_code_size(mnist):
+    train, test = mnist
+    model = genlab.create("conv-ae", data=train, latent_dim=10, lr=2e-3)
+    genlab.train(model, train, epochs=8, batch_size=64, progress=False)
+    with torch.no_grad():
+        ae_mse = float(((model.reconstruct(test.x) - test.x) ** 2).mean())
+    X, V = train.x.flatten(1).numpy(), test.x.flatten(1).numpy()
+    pca = PCA(10).fit(X)
+    pca_mse = float(np.mean((pca.inverse_transform(pca.transform(V)) - V) ** 2))
+    assert ae_mse < 0.9 * pca_mse, (ae_mse, pca_mse)
+
+
+def test_vae_learns_beyond_untrained(mnist):
+    train, test = mnist
+    model = genlab.create("vae", data=train, latent_dim=4)
+    with torch.no_grad():
+        before = model.loss({"x": test.x})["loss"].item()
+    genlab.train(model, train, epochs=3, batch_size=64, progress=False)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        after = model.loss({"x": test.x})
+    assert after["loss"].item() < 0.7 * before
+    assert after["kl"].item() > 0.5  # the posterior carries information (no collapse to the prior)
