@@ -9,7 +9,7 @@ def add_engine_options(p) -> None:
     g.add_argument("--epochs", type=int, default=None, help="epochs in total (default: the model's, or 10)")
     g.add_argument("--batch-size", type=int, default=128)
     g.add_argument("--lr", type=float, default=None, help="learning rate (default: the model config's)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=None, help="random seed (default 0; on --resume the run's)")
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
     g.add_argument("--devices", default="1", help="number of devices (e.g. 2 with --strategy ddp)")
     g.add_argument("--num-nodes", type=int, default=1)
@@ -44,7 +44,8 @@ def add_parser(sub) -> None:
 
 def engine_kwargs(args) -> dict:
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
-    return dict(seed=args.seed, accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes,
+    seed = {} if args.seed is None else {"seed": args.seed}
+    return dict(**seed, accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes,
                 strategy=args.strategy, precision=args.precision, progress=not args.no_progress)
 
 

@@ -82,16 +82,14 @@ def run_sample(args) -> int:
 
 @torch.no_grad()
 def run_reconstruct(args) -> int:
-    from ..viz.grids import labelled_rows
+    from ..viz.grids import labelled_rows, save_image
 
     _positive(args.n, "--n")
     model = _load(args.run)
     reconstruct = model.require("reconstruct")
     x = _data(args, model).x[:args.n]
     image = labelled_rows([x, reconstruct(x).cpu()], ["original", "reconstruction"])
-    out = _out(args, "reconstruct.png")
-    _save_pil(image, out)
-    print(out)
+    print(save_image(image, _out(args, "reconstruct.png")))
     return 0
 
 
@@ -114,13 +112,3 @@ def run_report(args) -> int:
 
     print(build_report(args.run))
     return 0
-
-
-def _save_pil(image, path: Path) -> None:
-    import io
-
-    from ..io import atomic_write_bytes
-
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())

@@ -111,12 +111,14 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
     """Continue a run from its checkpoint up to ``epochs`` in total (default: the run's own).
     The data is reloaded from the spec in config.json unless given."""
     from ..data import load_data
+    from ..io import load_tree
 
     run_dir = Path(run_dir)
     info = runs.read_config(run_dir)
     ckpt = run_dir / runs.CHECKPOINT
     if not ckpt.is_file():
         raise GenlabError(f"{run_dir} has no {runs.CHECKPOINT} to resume from; train it again with --overwrite")
+    load_tree(ckpt)  # a corrupt checkpoint is refused before anything in the run folder changes
     model = runs.create(info["model"], **info["config"])
     spec = info["data"]
     size, channels = spec.get("image_size"), spec.get("channels")
@@ -124,5 +126,6 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
         data = load_data(spec["spec"], "train", image_size=size, channels=channels)
         val_data = load_data(spec["spec"], "test", image_size=size, channels=channels)
     t = info["train"]
+    kwargs.setdefault("seed", t.get("seed", 0))
     return train(model, data, epochs=epochs or t["epochs"], batch_size=t["batch_size"], out=run_dir,
-                 val_data=val_data, seed=t.get("seed", 0), data_info=spec, _ckpt_path=ckpt, **kwargs)
+                 val_data=val_data, data_info=spec, _ckpt_path=ckpt, **kwargs)
