@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     d.add_argument("--out", default=None, help="run folder (default runs/demo, or runs/demo-N if that exists)")
     d.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     add_engine_options(d)
-    d.set_defaults(func=run_demo, batch_size=128)
+    d.set_defaults(func=run_demo, batch_size=None)
 
 
 def engine_kwargs(args) -> dict:
@@ -103,7 +103,7 @@ def _free_name(base: Path) -> Path:
     return Path(f"{base}-{n}")
 
 
-DEMO_EPOCHS = 20
+DEMO_EPOCHS, DEMO_BATCH = 30, 64
 
 
 def run_demo(args) -> int:
@@ -114,7 +114,8 @@ def run_demo(args) -> int:
     val = genlab.load_data("mnist5k", "test")
     model = genlab.create("vae", data=data, latent_dim=2)
     print(f"demo: training a convolutional VAE (latent 2) on mnist5k ({len(data)} train / {len(val)} held-out digits)")
-    result = genlab.train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size, out=out,
+    result = genlab.train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size or DEMO_BATCH,
+                          out=out,
                           val_data=val, lr=args.lr, data_info={"spec": "mnist5k"}, overwrite=args.overwrite,
                           **engine_kwargs(args))
     if _is_main_process():

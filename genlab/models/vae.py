@@ -29,7 +29,7 @@ class VAEConfig(ModelConfig):
     latent_dim: int = 2
     arch: Literal["conv", "mlp"] = "conv"
     channels: tuple[int, ...] = (32, 64)   # conv: seed 000's encoder
-    hidden: tuple[int, ...] = (16,)        # conv: dense width before μ, log σ²; mlp: hidden layer sizes
+    hidden: tuple[int, ...] = (64,)        # conv: dense width before μ, log σ² (seed 000 uses 16); mlp: hidden sizes
     recon_loss: Literal["bce", "mse"] = "bce"
     recon_weight: float = 1.0              # k1
     kl_weight: float = 1.0                 # k2
