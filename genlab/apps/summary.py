@@ -16,7 +16,7 @@ class _Path(torch.nn.Module):
         return self.model.reconstruct(x)
 
 
-def summary(model, depth: int = 4) -> str:
+def summary(model, depth: int = 8) -> str:
     c, h, w = model.image_shape
     stats = torchinfo.summary(_Path(model), input_size=(1, c, h, w), depth=depth, verbose=0,
                               col_names=("output_size", "num_params"), row_settings=("var_names",))

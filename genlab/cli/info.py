@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--channels", type=int, default=None, choices=(1, 3))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--depth", type=int, default=4)
+    p.add_argument("--depth", type=int, default=8, help="nesting depth of the table")
     p.set_defaults(func=run_summary)
 
 

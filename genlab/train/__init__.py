@@ -73,7 +73,7 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
         cbs.append(TQDMProgressBar(refresh_rate=5))
     trainer = L.Trainer(
         max_epochs=epochs, max_steps=max_steps, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
-        strategy=strategy, precision=precision, logger=RunCSVLogger(run_dir) if run_dir else False,
+        strategy=strategy, precision=precision, logger=_loggers(run_dir) if run_dir else False,
         callbacks=cbs, enable_checkpointing=run_dir is not None, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=10,
         plugins=[SafetensorsCheckpointIO()], default_root_dir=str(run_dir) if run_dir else None,
@@ -87,6 +87,18 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     model.eval()
     return TrainResult(model, run_dir, clock.seconds, clock.images / max(clock.seconds, 1e-9), metrics)
+
+
+def _loggers(run_dir: Path) -> list:
+    """metrics.csv always; TensorBoard event files under tensorboard/ when it is installed."""
+    import importlib.util
+
+    loggers = [RunCSVLogger(run_dir)]
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(str(run_dir), name="tensorboard", version=""))
+    return loggers
 
 
 class _Throughput(L.Callback):
