@@ -49,12 +49,6 @@ def engine_kwargs(args) -> dict:
                 strategy=args.strategy, precision=args.precision, progress=not args.no_progress)
 
 
-def _is_main_process() -> bool:
-    import os
-
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
-
-
 def run_train(args) -> int:
     import genlab
     from ..errors import ConfigError
@@ -76,7 +70,9 @@ def run_train(args) -> int:
         result = genlab.train(model, data, epochs=args.epochs or 10, batch_size=args.batch_size, out=out,
                               val_data=val, lr=args.lr, overwrite=args.overwrite, data_info=data_info,
                               **engine_kwargs(args))
-    if not _is_main_process():
+    from ..train import is_rank_zero
+
+    if not is_rank_zero():
         return 0
     _finish(result, write_report=not args.no_report)
     return 0
@@ -118,6 +114,8 @@ def run_demo(args) -> int:
                           out=out,
                           val_data=val, lr=args.lr, data_info={"spec": "mnist5k"}, overwrite=args.overwrite,
                           **engine_kwargs(args))
-    if _is_main_process():
+    from ..train import is_rank_zero
+
+    if is_rank_zero():
         _finish(result)
     return 0

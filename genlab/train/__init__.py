@@ -62,9 +62,14 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     run_dir = None
     cbs = list(callbacks or [])
     if out is not None:
-        run_dir = Path(out) if _ckpt_path else runs.prepare(out, overwrite=overwrite)
-        train_info = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "precision": str(precision)}
-        runs.write_config(run_dir, model, data_info or {"spec": data.name}, train_info, data.classes)
+        # DDP re-runs this process's command for the other ranks: only rank 0 prepares the folder
+        if _ckpt_path or not is_rank_zero():
+            run_dir = Path(out)
+        else:
+            run_dir = runs.prepare(out, overwrite=overwrite)
+        if is_rank_zero():
+            train_info = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "precision": str(precision)}
+            runs.write_config(run_dir, model, data_info or {"spec": data.name}, train_info, data.classes)
         preview = (val_data if val_data is not None else data).batch(32)
         ckpt = ModelCheckpoint(dirpath=run_dir, filename="checkpoint", save_top_k=1, enable_version_counter=False)
         ckpt.FILE_EXTENSION = ".safetensors"
@@ -87,6 +92,12 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     model.eval()
     return TrainResult(model, run_dir, clock.seconds, clock.images / max(clock.seconds, 1e-9), metrics)
+
+
+def is_rank_zero() -> bool:
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
 
 
 def _loggers(run_dir: Path) -> list:
