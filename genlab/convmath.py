@@ -30,7 +30,7 @@ __all__ = [
     "Layer", "TraceRow",
     "conv2d_output_size", "conv2d_output_size_formula",
     "conv_transpose2d_output_size", "conv_transpose2d_output_size_formula",
-    "pool2d_output_size", "pool2d_output_size_formula",
+    "pool2d_output_size", "pool2d_output_size_formula", "explain_size",
     "parse_layers", "trace", "format_trace",
     "transpose_conv_explain", "format_matrix", "parse_matrix",
 ]
@@ -166,6 +166,32 @@ def pool2d_output_size_formula(size: int, kernel: int, stride: int | None = None
     return _pool(size, kernel, stride, padding, dilation, ceil_mode)[1]
 
 
+_EXPLAIN_KINDS = {"conv": "conv", "conv2d": "conv", "convt": "convT", "conv_transpose": "convT",
+                  "conv_transpose2d": "convT", "transpose": "convT", "deconv": "convT",
+                  "pool": "pool", "maxpool": "pool", "pool2d": "pool", "maxpool2d": "pool"}
+
+
+def explain_size(kind: str, size: int, kernel: int, stride: int | None = None, padding: int = 0,
+                 output_padding: int = 0, dilation: int = 1) -> str:
+    """One layer's output-size formula with the numbers substituted.
+
+    kind: "conv", "convT" (transposed convolution) or "pool" (max pooling); stride None means 1, or the
+    kernel for pooling. explain_size("conv", 28, 3, 2, 1) → `out = floor((28 + 2·1 − 1·(3−1) − 1) / 2) + 1 = 14`.
+    Impossible settings raise ConfigError.
+    """
+    which = _EXPLAIN_KINDS.get(str(kind).lower().replace("-", "_"))
+    if which is None:
+        raise ConfigError(f"unknown layer kind {kind!r}; use 'conv', 'convT' (transposed) or 'pool'")
+    if which != "convT" and output_padding:
+        raise ConfigError(f"{kind}: output_padding only applies to transposed convolutions; "
+                          "use kind 'convT' or drop it")
+    if which == "conv":
+        return _conv(size, kernel, 1 if stride is None else stride, padding, dilation)[1]
+    if which == "convT":
+        return _conv_transpose(size, kernel, 1 if stride is None else stride, padding, output_padding, dilation)[1]
+    return _pool(size, kernel, stride, padding, dilation)[1]
+
+
 # --------------------------------------------------------------------------------------------
 # stacks of layers
 
@@ -173,18 +199,19 @@ def pool2d_output_size_formula(size: int, kernel: int, stride: int | None = None
 TRACE_GRAMMAR = """\
 Layer stack grammar (--trace):
   stack   = layer { ("," | ";") layer }
-  layer   = KIND [KERNEL] [":" option { "," option }]
+  layer   = KIND [KERNEL] { "/" short } [":" option { "," option }]
   KIND    = conv | convT | pool | maxpool | avgpool     (case-insensitive; deconv = convT)
   KERNEL  = N | HxW                                     (conv5 = conv with a 5×5 kernel)
   option  = key "=" value, value N or HxW; keys:
             k / kernel, s / stride, p / padding, d / dilation,
             op / output_padding (convT only), ceil = 0 | 1 (pooling only)
+  short   = s N | p N | d N | op N | ceil           (conv3/s2/p1 = conv:k=3,s=2,p=1)
   An option after a "," belongs to the layer before it, so either separator works.
   Defaults: stride 1 (pooling: stride = kernel), padding 0, dilation 1, output_padding 0.
 Examples:
   conv5,pool2,conv5,pool2                    LeNet: 32 → 28 → 14 → 10 → 5
-  conv:k=3,s=2,p=1; conv3:s=2,p=1            28 → 14 → 7
-  convT3:s=2,p=1,op=1; convT:k=3,s=2,p=1,op=1   7 → 14 → 28
+  conv3/s2/p1,conv3/s2/p1                    28 → 14 → 7   (= conv:k=3,s=2,p=1; conv3:s=2,p=1)
+  convT3/s2/p1/op1,convT3/s2/p1/op1          7 → 14 → 28   (= convT3:s=2,p=1,op=1; ...)
 """
 
 _KINDS = {"conv": "conv", "convt": "convT", "deconv": "convT", "pool": "maxpool", "maxpool": "maxpool",
@@ -193,6 +220,9 @@ _KEYS = {"k": "kernel", "kernel": "kernel", "s": "stride", "stride": "stride", "
          "padding": "padding", "pad": "padding", "d": "dilation", "dilation": "dilation",
          "op": "output_padding", "output_padding": "output_padding", "ceil": "ceil_mode",
          "ceil_mode": "ceil_mode"}
+_SHORT = re.compile(r"^(op|s|p|d|k)(\d+(?:[x×]\d+)?)$", re.IGNORECASE)
+_GRAMMAR_LINE = ("layers are conv<k>, pool<k> or convT<k>, each optionally followed by /s<stride>, /p<padding>, "
+                 "/d<dilation>, /op<output_padding>, comma-separated, e.g. 'conv5,pool2' or 'convT3/s2/p1/op1'")
 _HEAD = re.compile(r"^(convt|conv|deconv|maxpool|avgpool|pool)(\d+(?:[x×]\d+)?)?$", re.IGNORECASE)
 
 
@@ -238,6 +268,25 @@ class TraceRow(NamedTuple):
     size_out: Size
     formula: str  # the formula with the numbers in it ("H: … | W: …" when the dimensions differ)
 
+    def __getitem__(self, key):
+        """Also row["layer"], row["in"], row["out"], row["formula"], as for a dict."""
+        if not isinstance(key, str):
+            return tuple.__getitem__(self, key)
+        field = _ROW_KEYS.get(key, key)
+        if field not in self._fields:
+            raise KeyError(key)
+        return getattr(self, field)
+
+    def keys(self):
+        return ["layer", "in", "out", "formula"]
+
+    def as_dict(self) -> dict:
+        """{"layer", "in", "out", "formula"}."""
+        return {key: self[key] for key in self.keys()}
+
+
+_ROW_KEYS = {"in": "size_in", "out": "size_out"}
+
 
 def _show(value) -> str:
     if isinstance(value, tuple):
@@ -281,10 +330,22 @@ def parse_layers(spec: str) -> list[Layer]:
 
 
 def _layer_from(head: str, options: list[str]) -> Layer:
-    match = _HEAD.match(head.replace(" ", ""))
+    head = head.replace(" ", "")
+    name, *shorts = head.split("/")
+    short_options = []
+    for token in shorts:  # conv3/s2/p1: the compact form of conv3:s=2,p=1
+        match = _SHORT.match(token)
+        if token.lower() == "ceil":
+            short_options.append("ceil=1")
+        elif match:
+            short_options.append(f"{match.group(1).lower()}={match.group(2)}")
+        else:
+            raise ConfigError(f"{head}: unknown option '/{token}'; {_GRAMMAR_LINE}")
+    options = short_options + list(options)
+    match = _HEAD.match(name)
     if not match:
-        raise ConfigError(f"unknown layer {head!r}; use conv, convT, pool, maxpool or avgpool, "
-                          "optionally followed by the kernel size (conv5)")
+        raise ConfigError(f"unknown layer {name!r}; use conv, convT, pool, maxpool or avgpool, "
+                          f"optionally followed by the kernel size (conv5); {_GRAMMAR_LINE}")
     kind = _KINDS[match.group(1).lower()]
     values: dict[str, object] = {}
     if match.group(2):

@@ -10,6 +10,7 @@ from torch import nn
 
 from genlab.cli import conv as conv_cli
 from genlab.convmath import (Layer, conv2d_output_size, conv2d_output_size_formula, conv_transpose2d_output_size,
+                             explain_size,
                              conv_transpose2d_output_size_formula, format_matrix, format_trace, parse_layers,
                              pool2d_output_size, pool2d_output_size_formula, trace, transpose_conv_explain)
 from genlab.errors import ConfigError, GenlabError
@@ -344,3 +345,79 @@ def test_cli_explain_custom_matrices(capsys):
 def test_cli_bad_input_raises_config_error(capsys, argv, match):
     with pytest.raises(ConfigError, match=match):
         cli(capsys, *argv)
+
+
+# ---------------------------------------------------------------- compact "/" grammar, explain_size, dict rows
+
+
+def test_slash_grammar_matches_the_long_form_and_torch():
+    encoder = trace("conv3/s2/p1,conv3/s2/p1", 28)
+    assert [(r["in"], r["out"]) for r in encoder] == [(28, 14), (14, 7)]
+    decoder = trace("convT3/s2/p1/op1,convT3/s2/p1/op1", 7)
+    assert [(r["in"], r["out"]) for r in decoder] == [(7, 14), (14, 28)]
+    assert format_trace(decoder).splitlines()[-1] == "7 → 14 → 28"
+    assert [l.describe() for l in parse_layers("conv3/s2/p1/d2, pool3/s1/p1/ceil, convT4/s2/op1")] == \
+        [l.describe() for l in parse_layers("conv:k=3,s=2,p=1,d=2; pool3:s=1,p=1,ceil=1; convT:k=4,s=2,op=1")]
+    rows = trace("conv3x5/s2/p1x2,pool3/s2/ceil,convT4/s2x3/p1/op1x2", "30x41")
+    net = nn.Sequential(nn.Conv2d(1, 1, (3, 5), stride=2, padding=(1, 2)), nn.MaxPool2d(3, stride=2, ceil_mode=True),
+                        nn.ConvTranspose2d(1, 1, 4, stride=(2, 3), padding=1, output_padding=(1, 2)))
+    x, shapes = torch.zeros(1, 1, 30, 41), []
+    for layer in net:
+        x = layer(x)
+        shapes.append(tuple(x.shape[-2:]))
+    assert [r["out"] for r in rows] == shapes
+
+
+def test_trace_rows_read_as_dicts():
+    row = trace("conv5,pool2,conv5,pool2", 32)[0]
+    assert dict(row) == row.as_dict() == {"layer": "conv k=5 s=1 p=0", "in": 32, "out": 28,
+                                          "formula": "out = floor((32 + 2·0 − 1·(5−1) − 1) / 1) + 1 = 28"}
+    assert row[1] == 32 and row.size_out == 28
+    with pytest.raises(KeyError):
+        row["nope"]
+
+
+@pytest.mark.parametrize("spec,match", [
+    ("conv3/x2", r"unknown option '/x2'.*/s<stride>, /p<padding>"),
+    ("fc10,conv3", r"unknown layer 'fc10'.*conv<k>, pool<k> or convT<k>.*/op<output_padding>"),
+    ("conv3/op1", "only applies to convT"),
+    ("pool2/ceil/d2x", "unknown option"),
+])
+def test_bad_slash_grammar(spec, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        trace(spec, 32)
+    assert "\n" not in str(info.value)
+
+
+def test_explain_size():
+    assert explain_size("conv", 28, 3, 2, 1) == "out = floor((28 + 2·1 − 1·(3−1) − 1) / 2) + 1 = 14"
+    assert explain_size("convT", 7, 3, 2, 1, 1) == "out = (7 − 1)·2 − 2·1 + 1·(3−1) + 1 + 1 = 14"
+    assert explain_size("pool", 28, 2) == "out = floor((28 + 2·0 − 1·(2−1) − 1) / 2) + 1 = 14"
+    assert explain_size("conv", 9, 3, dilation=2).endswith("= 5")
+    with pytest.raises(ConfigError, match="unknown layer kind 'fc'"):
+        explain_size("fc", 28, 3)
+    with pytest.raises(ConfigError, match="output_padding only applies to transposed"):
+        explain_size("conv", 28, 3, 2, output_padding=1)
+    with pytest.raises(ConfigError, match=r"smaller than stride.*PyTorch"):
+        explain_size("convT", 7, 3, 2, 1, 2)
+
+
+def test_small_settings_exhaustively_against_torch():
+    """The brief's grid: sizes 5..12, kernels 1..4, strides 1..3, paddings 0..2, dilations 1..2."""
+    for n, k, s, p, d in itertools.product(range(5, 13), range(1, 5), range(1, 4), range(3), range(1, 3)):
+        assert ours(conv2d_output_size, n, k, s, p, d) == \
+            torch_size(lambda: nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d), n), (n, k, s, p, d)
+        assert ours(pool2d_output_size, n, k, s, p, d) == \
+            torch_size(lambda: nn.MaxPool2d(k, stride=s, padding=p, dilation=d), n), (n, k, s, p, d)
+        for op in range(max(s, d) + 1):  # the last value is always refused (PyTorch's rule)
+            assert ours(conv_transpose2d_output_size, n, k, s, p, op, d) == torch_size(
+                lambda: nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, dilation=d, output_padding=op), n)
+
+
+def test_cli_slash_trace_and_explain_formula(capsys):
+    code, out = cli(capsys, "--size", "28", "--trace", "conv3/s2/p1,conv3/s2/p1")
+    assert code == 0 and out.splitlines()[-1] == "28 → 14 → 7"
+    code, out = cli(capsys, "--explain", "--stride", "2")
+    assert code == 0
+    assert "   1  2  6 12  7 14\n   3  4 18 24 21 28" in out  # the 6×6 result's last rows
+    assert "out = (3 − 1)·2 − 2·0 + 1·(2−1) + 0 + 1 = 6" in out

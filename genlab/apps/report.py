@@ -43,8 +43,7 @@ def build_report(run_dir: str | Path, data: ImageData | None = None, model=None)
     if data is None:
         report.text(f"Held-out data could not be loaded, so image sections are skipped: {data_problem}")
     else:
-        spread = torch.linspace(0, len(data) - 1, min(16, len(data))).long()  # sorted data: show every class
-        x = data.x[spread].to(model.device)
+        x = data.spread(16).x.to(model.device)
         if "reconstruct" in caps:
             recon = model.reconstruct(x).cpu()
             mse = _mean_mse(model, data)

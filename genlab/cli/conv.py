@@ -68,7 +68,7 @@ def _run_explain(args) -> int:
 
 def _run_trace(args) -> int:
     _refuse(args, "--trace", ("kernel", "stride", "padding", "dilation", "output_padding", "transpose", "pool"),
-            'write the settings into the stack instead, e.g. --trace "conv:k=3,s=2,p=1;pool2"')
+            'write the settings into the stack instead, e.g. --trace "conv3/s2/p1,pool2"')
     if args.size is None:
         raise ConfigError('--trace needs the input size; add --size, e.g. --size 32')
     print(format_trace(trace(args.trace, args.size)))

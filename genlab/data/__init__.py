@@ -51,6 +51,10 @@ class ImageData:
     def batches(self, batch_size: int = 256):
         return iterate(self.dataset(), batch_size)
 
+    def spread(self, n: int) -> "ImageData":
+        """``n`` evenly spaced items: every class of class-sorted data shows up."""
+        return self.subset(torch.linspace(0, len(self) - 1, min(n, len(self))).long())
+
     def batch(self, n: int | None = None, start: int = 0) -> dict:
         stop = len(self) if n is None else min(len(self), start + n)
         return self.dataset().__getitems__(range(start, stop))

@@ -70,12 +70,14 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
         if is_rank_zero():
             train_info = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "precision": str(precision)}
             runs.write_config(run_dir, model, data_info or {"spec": data.name}, train_info, data.classes)
-        preview = (val_data if val_data is not None else data).batch(32)
+        preview = (val_data if val_data is not None else data).spread(32).batch()
         ckpt = ModelCheckpoint(dirpath=run_dir, filename="checkpoint", save_top_k=1, enable_version_counter=False)
         ckpt.FILE_EXTENSION = ".safetensors"
         cbs += [ckpt, RunFiles(run_dir, preview, save_grid)]
     if progress:
         cbs.append(TQDMProgressBar(refresh_rate=5))
+    clock = _Throughput()
+    cbs.append(clock)
     trainer = L.Trainer(
         max_epochs=epochs, max_steps=max_steps, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
         strategy=strategy, precision=precision, logger=_loggers(run_dir) if run_dir else False,
@@ -86,8 +88,6 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     engine = Engine(model)
     train_loader = data.loader(batch_size, shuffle=True, seed=seed)
     val_loader = val_data.loader(512, shuffle=False) if val_data is not None else None
-    clock = _Throughput()
-    trainer.callbacks.append(clock)
     trainer.fit(engine, train_loader, val_loader, ckpt_path=str(_ckpt_path) if _ckpt_path else None)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     model.eval()
