@@ -22,7 +22,7 @@ DATASETS = {
     "digits": "scikit-learn's 1,797 handwritten digits, 8×8 gray; per class first 80% train, rest test",
     "shapes": "synthetic 32×32 colour images of circles, squares, triangles with per-pixel masks (2,000/500)",
     "photos": "scikit-image's bundled photographs as 32×32 colour patches; rocket and coins held out for test",
-    "mnist": "MNIST 60,000/10,000, 28×28 gray (downloaded once into the cache, SHA-256 checked)",
+    "mnist": "MNIST 60,000/10,000, 28×28 gray (downloaded once into the cache; checksums verified)",
     "fashion-mnist": "Fashion-MNIST 60,000/10,000, 28×28 gray (downloaded once)",
     "kmnist": "Kuzushiji-MNIST 60,000/10,000, 28×28 gray (downloaded once)",
     "cifar10": "CIFAR-10 50,000/10,000, 32×32 colour (binary version, downloaded once)",

@@ -14,14 +14,19 @@ from ..registry import register
 from .base import GenerativeModel, ModelConfig, Player, adam
 
 
-def reconstruction_loss(x_hat: Tensor, x: Tensor, kind: str) -> Tensor:
-    """Per-image loss summed over pixels, averaged over the batch (so it scales with image size
-    like the ELBO's log-likelihood term)."""
+def reconstruction_loss_per_image(x_hat: Tensor, x: Tensor, kind: str) -> Tensor:
+    """BCE or squared error summed over the pixels of each image."""
     if kind == "bce":
         per_pixel = F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x, reduction="none")
     else:
         per_pixel = F.mse_loss(x_hat, x, reduction="none")
-    return per_pixel.flatten(1).sum(1).mean()
+    return per_pixel.flatten(1).sum(1)
+
+
+def reconstruction_loss(x_hat: Tensor, x: Tensor, kind: str) -> Tensor:
+    """Per-image loss summed over pixels, averaged over the batch (so it scales with image size
+    like the ELBO's log-likelihood term)."""
+    return reconstruction_loss_per_image(x_hat, x, kind).mean()
 
 
 class Autoencoder(GenerativeModel):
@@ -88,4 +93,4 @@ class ConvAE(Autoencoder):
         self.decoder = ConvDecoder(config.image_shape, config.channels, config.latent_dim)
 
 
-__all__ = ["AE", "AEConfig", "ConvAE", "ConvAEConfig", "reconstruction_loss"]
+__all__ = ["AE", "AEConfig", "ConvAE", "ConvAEConfig", "reconstruction_loss", "reconstruction_loss_per_image"]

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ..nn import MLP, ConvDecoder, ConvEncoder
 from ..registry import register
-from .ae import reconstruction_loss
+from .ae import reconstruction_loss, reconstruction_loss_per_image
 from .base import GenerativeModel, ModelConfig, Player, adam
 
 
@@ -71,6 +71,13 @@ class VAE(GenerativeModel):
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device) * temperature
         return self.decode(z)
+
+    def decoder_log_prob(self, x: Tensor, x_hat: Tensor) -> Tensor:
+        """log p(x|z) per image: Bernoulli (−BCE) or unit-variance Gaussian, in nats."""
+        if self.config.recon_loss == "bce":
+            return -reconstruction_loss_per_image(x_hat, x, "bce")
+        d = x[0].numel()
+        return -0.5 * reconstruction_loss_per_image(x_hat, x, "mse") - 0.5 * d * math.log(2 * math.pi)
 
     def loss(self, batch: dict) -> dict:
         x = batch["x"]

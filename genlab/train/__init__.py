@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +46,10 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
           seed: int = 0, accelerator: str = "auto", devices: int | str = 1, num_nodes: int = 1,
           strategy: str = "auto", precision: str = "32-true", progress: bool = True,
           overwrite: bool = False, data_info: dict | None = None, callbacks: list | None = None,
-          max_steps: int = -1, _ckpt_path: Path | None = None) -> TrainResult:
+          max_steps: int = -1, max_seconds: float | None = None, _ckpt_path: Path | None = None) -> TrainResult:
     """Train ``model`` on ``data``. With ``out`` a run folder is written (config, weights,
-    safetensors checkpoint, metrics.csv, a preview grid per epoch); without it nothing is written."""
+    safetensors checkpoint, metrics.csv, a preview grid per epoch); without it nothing is written.
+    ``max_seconds`` stops training after that wall-clock budget (checked after each step)."""
     from ..viz.grids import save_grid
 
     _quiet_lightning()
@@ -79,7 +81,8 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     clock = _Throughput()
     cbs.append(clock)
     trainer = L.Trainer(
-        max_epochs=epochs, max_steps=max_steps, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+        max_epochs=epochs, max_steps=max_steps, max_time=None if max_seconds is None else timedelta(seconds=max_seconds),
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes,
         strategy=strategy, precision=precision, logger=_loggers(run_dir) if run_dir else False,
         callbacks=cbs, enable_checkpointing=run_dir is not None, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=10,
