@@ -68,6 +68,16 @@ def build_report(run_dir: str | Path, data: ImageData | None = None, model=None)
                            f"({what}): z(t) = (1 − t)·z_a + t·z_b, t = 0 … 1.")
             report.image(grid_image(strip, nrow=10))
 
+    if (run_dir / "eval.json").is_file():
+        from ..io import read_json
+        from .evaluate import LABELS
+
+        ev = read_json(run_dir / "eval.json")
+        report.section("Evaluation", f"`genlab eval` on {ev.get('n')} held-out images ({ev.get('seconds')} s).")
+        report.table([{"metric": LABELS.get(k, (k, ""))[0], "value": f"{v:.4g}", "note": LABELS.get(k, ("", ""))[1]}
+                      for k, v in ev.get("metrics", {}).items()]
+                     + [{"metric": k, "value": "n/a", "note": why} for k, why in ev.get("not_applicable", {}).items()])
+
     metrics_path = run_dir / runs.METRICS
     if metrics_path.is_file():
         report.section("Training curves", "Per-epoch means (train) and held-out values (val) from metrics.csv.")

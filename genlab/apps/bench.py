@@ -1,0 +1,52 @@
+"""The standing scoreboard: each model trained for the same wall-clock budget on mnist5k, evaluated."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..data import load_data
+from ..io import atomic_write_bytes, write_json
+from ..registry import get, names
+from ..train import runs, train
+from .evaluate import evaluate
+
+COLUMNS = ("fid", "kid", "is", "precision", "recall", "coverage", "classes_found", "neg_elbo", "iwae_nll", "mse",
+           "psnr", "ssim", "probe_codes")
+
+
+def bench(models: list[str] | None = None, budget_seconds: float = 60.0, out: str | Path = "bench",
+          n: int = 1000, seed: int = 0, progress: bool = False) -> list[dict]:
+    models = models or names()
+    for name in models:
+        get(name)  # fail on a misspelled model before spending the budget on the others
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data, test = load_data("mnist5k", "train"), load_data("mnist5k", "test")
+    rows = []
+    for name in models:
+        model = runs.create(name, data=data)
+        result = train(model, data, epochs=10_000, max_seconds=budget_seconds, seed=seed, progress=progress,
+                       out=out / "runs" / name, overwrite=True, val_data=test, data_info={"spec": "mnist5k"})
+        scores = evaluate(model, data, test, "mnist5k", n=n, seed=seed)
+        rows.append({"model": name, "seconds": round(result.seconds, 1),
+                     "images_per_s": round(result.images_per_second, 1), **scores["metrics"],
+                     "not_applicable": sorted(scores["not_applicable"])})
+        write_json(out / "leaderboard.json", rows)  # after each model, so a stopped bench keeps its rows
+        atomic_write_bytes(out / "leaderboard.md", markdown(rows, budget_seconds).encode())
+    return rows
+
+
+def markdown(rows: list[dict], budget_seconds: float) -> str:
+    cols = [c for c in COLUMNS if any(c in r for r in rows)]
+    head = ["model", "seconds", "images/s", *cols]
+    lines = [f"# genlab leaderboard: mnist5k, {budget_seconds:g} s of training per model", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["model"], f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}"]
+        cells += [f"{r[c]:.4g}" if c in r else "–" for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def print_json(rows: list[dict]) -> str:
+    return "\n".join(json.dumps(r) for r in rows)

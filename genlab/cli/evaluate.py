@@ -1,0 +1,56 @@
+"""`genlab eval`, `genlab compare`, `genlab bench`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    from ..apps.evaluate import METRICS
+
+    p = sub.add_parser("eval", help="measure a trained run with every metric it can serve")
+    p.add_argument("run")
+    p.add_argument("--metrics", default=None, help=f"comma-separated subset of {','.join(METRICS)}")
+    p.add_argument("--n", type=int, default=1000, help="held-out images and generated samples to compare")
+    p.add_argument("--iwae-k", type=int, default=100, help="importance samples for the IWAE NLL estimate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=run_eval)
+
+    p = sub.add_parser("compare", help="the same metrics side by side for several runs, as HTML")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--out", default="compare.html")
+    p.add_argument("--n", type=int, default=1000)
+    p.set_defaults(func=run_compare)
+
+    p = sub.add_parser("bench", help="train each model for a fixed budget on mnist5k and write a leaderboard")
+    p.add_argument("--models", default=None, help="comma-separated (default: all registered)")
+    p.add_argument("--budget-seconds", type=float, default=60.0)
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--out", default="bench")
+    p.set_defaults(func=run_bench)
+
+
+def run_eval(args) -> int:
+    from ..apps.evaluate import evaluate_run, format_table, parse_metrics
+
+    result = evaluate_run(args.run, parse_metrics(args.metrics), n=args.n, iwae_k=args.iwae_k, seed=args.seed)
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
+def run_compare(args) -> int:
+    from ..apps.compare import compare
+
+    print(compare(args.runs, Path(args.out), n=args.n))
+    return 0
+
+
+def run_bench(args) -> int:
+    from ..apps.bench import bench, print_json
+
+    models = [m.strip() for m in args.models.split(",")] if args.models else None
+    rows = bench(models, args.budget_seconds, args.out, n=args.n)
+    print(print_json(rows))
+    print(f"leaderboard: {Path(args.out) / 'leaderboard.md'}")
+    return 0

@@ -1,0 +1,64 @@
+"""`genlab eval` / `compare` / `bench` end to end (a judge is trained once into a temporary cache)."""
+import json
+
+import pytest
+
+from genlab.cli import main
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("cache")
+    mp.setenv("GENLAB_CACHE", str(path))
+    yield path
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def runs(cache, tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    for name, extra in (("vae", ["--set", "latent_dim=8"]), ("conv-ae", [])):
+        assert main(["train", name, "--epochs", "2", "--out", str(root / name), "--no-progress", "--no-report",
+                     *extra]) == 0
+    return root
+
+
+def test_eval_vae_all_metrics(runs, capsys):
+    assert main(["eval", str(runs / "vae"), "--n", "300", "--iwae-k", "20", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    m = result["metrics"]
+    for key in ("fid", "kid", "is", "precision", "recall", "density", "coverage", "classes_found", "duplicate_rate",
+                "memorized_share", "neg_elbo", "iwae_nll", "mse", "psnr", "ssim", "probe_codes", "probe_pixels"):
+        assert key in m, key
+    assert result["not_applicable"] == {}
+    assert m["iwae_nll"] <= m["neg_elbo"] + 0.5
+    assert 1.0 <= m["is"] <= 10.0 and m["classes_found"] >= 5
+    assert result["judge"]["test_accuracy"] >= 0.98
+    assert json.loads((runs / "vae" / "eval.json").read_text())["metrics"] == m
+
+
+def test_eval_autoencoder_lists_sample_metrics_as_not_applicable(runs, capsys):
+    assert main(["eval", str(runs / "conv-ae"), "--n", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "fid" in out and "cannot sample" in out and "PSNR" in out
+    saved = json.loads((runs / "conv-ae" / "eval.json").read_text())
+    assert set(saved["not_applicable"]) == {"fid", "kid", "is", "pr", "coverage", "memorization", "nll"}
+
+
+def test_compare_and_unknown_metric(runs, tmp_path, capsys):
+    out = tmp_path / "cmp.html"
+    assert main(["compare", str(runs / "vae"), str(runs / "conv-ae"), "--n", "200", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "vae" in html and "conv-ae" in html and "n/a" in html and html.count("data:image/png;base64,") >= 2
+    assert main(["eval", str(runs / "vae"), "--metrics", "fid,bleu"]) == 2
+    assert "unknown metric(s) bleu" in capsys.readouterr().err
+
+
+def test_bench_writes_leaderboard(cache, tmp_path, capsys):
+    assert main(["bench", "--models", "ae,vae", "--budget-seconds", "3", "--n", "200", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "leaderboard.json").read_text())
+    assert [r["model"] for r in rows] == ["ae", "vae"]
+    assert rows[0]["images_per_s"] > 0 and "psnr" in rows[0] and "fid" not in rows[0] and "fid" in rows[1]
+    md = (tmp_path / "leaderboard.md").read_text()
+    assert "| ae |" in md and "| vae |" in md
