@@ -9,6 +9,7 @@ D/C      Naeem et al. 2020: density and coverage from real points' k-NN balls
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -26,7 +27,9 @@ def fid(real_feats, fake_feats) -> float:
     r, f = _f64(real_feats).numpy(), _f64(fake_feats).numpy()
     mu_r, mu_f = r.mean(0), f.mean(0)
     cov_r, cov_f = np.cov(r, rowvar=False), np.cov(f, rowvar=False)
-    covmean, _ = linalg.sqrtm(cov_r @ cov_f, disp=False)
+    with warnings.catch_warnings():  # dead ReLU features make Σ singular; the root is still usable
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov_r @ cov_f)
     if not np.isfinite(covmean).all():  # near-singular product: regularise as the reference code does
         eps = np.eye(len(cov_r)) * 1e-6
         covmean = linalg.sqrtm((cov_r + eps) @ (cov_f + eps))
