@@ -50,7 +50,7 @@ def _data(args, model, split: str = "test"):
     if args.data is None:
         data = test_data(model.run_info)
     else:
-        c, h, _ = model.image_shape
+        h = model.image_shape[1]
         data = load_data(args.data, split, image_size=h if args.data.startswith("folder:") else None)
     model.check_input(data.x[:1])
     return data

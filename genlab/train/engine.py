@@ -73,8 +73,3 @@ class Engine(L.LightningModule):
             out = player.loss(batch)
             self.log_dict({f"val/{self._key(player, k)}": v.detach() for k, v in out.items()}, on_epoch=True,
                           batch_size=len(batch["x"]), sync_dist=True)
-
-    def forward(self, x):
-        return self.model.reconstruct(x)
-
-
