@@ -68,6 +68,12 @@ def build_report(run_dir: str | Path, data: ImageData | None = None, model=None)
                            f"({what}): z(t) = (1 − t)·z_a + t·z_b, t = 0 … 1.")
             report.image(grid_image(strip, nrow=10))
 
+    if data is not None:
+        from .sections import sections_for
+
+        for add_section in sections_for(info["model"]):
+            add_section(report, model, data, run_dir)
+
     if (run_dir / "eval.json").is_file():
         from ..io import read_json
         from .evaluate import LABELS

@@ -175,7 +175,16 @@ class GenerativeModel(nn.Module):
         return torch.device("cpu")
 
     def players(self) -> list[Player]:
+        """Who is optimised. Closed-form models (PCA) return [] and fit in :meth:`prepare`."""
         raise NotImplementedError
+
+    def prepare(self, data) -> None:
+        """Called once by ``train`` before the first epoch (not on resume) with the training
+        ImageData: closed-form models fit here, others may initialise from the data."""
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """Called by the engine at the start of every training epoch (0-based), resumed runs
+        included: schedules such as KL warm-up or layer-wise pretraining phases read it."""
 
     def capabilities(self) -> list[str]:
         return [c for c in CAPABILITIES if callable(getattr(self, c, None))]

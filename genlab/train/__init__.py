@@ -37,7 +37,7 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*number of training batches.*",
                     ".*is not empty.*", ".*GPU available but not used.*", ".*tensorboardX.*",
-                    ".*sync_dist=True.*", ".*Checkpoint directory.*exists.*", ".*`isinstance.*"):
+                    ".*sync_dist=True.*", ".*returned `None`, this fit will run with no optimizer.*", ".*Checkpoint directory.*exists.*", ".*`isinstance.*"):
         warnings.filterwarnings("ignore", message=pattern)
 
 
@@ -88,6 +88,8 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
         enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=10,
         plugins=[SafetensorsCheckpointIO()], default_root_dir=str(run_dir) if run_dir else None,
     )
+    if _ckpt_path is None:
+        model.prepare(data)
     engine = Engine(model)
     train_loader = data.loader(batch_size, shuffle=True, seed=seed)
     val_loader = val_data.loader(512, shuffle=False) if val_data is not None else None

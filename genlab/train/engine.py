@@ -1,8 +1,6 @@
 """One LightningModule that trains any model by driving its players (manual optimisation)."""
 from __future__ import annotations
 
-
-
 import lightning as L
 import torch
 
@@ -23,12 +21,15 @@ class Engine(L.LightningModule):
 
     def configure_optimizers(self):
         self._players = self.model.players()
-        return [p.optimizer for p in self._players]
+        # a closed-form model (no players) still runs the loop so that run files and logs are written
+        return [p.optimizer for p in self._players] or None
 
     def _key(self, player: Player, name: str) -> str:
         return name if len(self._players) == 1 else f"{player.name}_{name}"
 
     def training_step(self, batch: dict, batch_idx: int):
+        if not self._players:
+            return
         optimizers = self.optimizers()
         if not isinstance(optimizers, (list, tuple)):
             optimizers = [optimizers]
@@ -62,6 +63,7 @@ class Engine(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._sums, self._seen = {}, 0
+        self.model.on_epoch_start(self.current_epoch)
 
     def on_train_epoch_end(self) -> None:
         if self._seen:
