@@ -75,6 +75,40 @@ def test_vae_total_is_weighted_sum():
     assert torch.allclose(out["loss"], 2.0 * out["recon"] + 0.25 * out["kl"])
 
 
+def test_kl_warmup_ramps_the_kl_weight_per_epoch():
+    model = genlab.create("vae", kl_weight=0.5, kl_warmup_epochs=4)
+    x = torch.rand(4, 1, 28, 28)
+    factors = []
+    for epoch in (0, 1, 2, 4, 9):
+        model.on_epoch_start(epoch)
+        torch.manual_seed(1)
+        out = model.loss({"x": x})
+        assert torch.allclose(out["loss"], out["recon"] + model.kl_factor * 0.5 * out["kl"])
+        factors.append(model.kl_factor)
+    assert factors == [0.0, 0.25, 0.5, 1.0, 1.0]
+
+
+def test_gaussian_decoder_log_prob_is_a_normal_density():
+    model = genlab.create("vae", recon_loss="gaussian")
+    with torch.no_grad():
+        model.log_sigma.fill_(-1.3)
+    x, x_hat = torch.rand(3, 1, 28, 28), torch.rand(3, 1, 28, 28)
+    expected = torch.distributions.Normal(x_hat, torch.tensor(-1.3).exp()).log_prob(x).flatten(1).sum(1)
+    assert torch.allclose(model.decoder_log_prob(x, x_hat), expected, rtol=1e-5)
+    out = model.loss({"x": x})
+    out["loss"].backward()
+    assert model.log_sigma.grad is not None and model.log_sigma.grad.abs() > 0  # σ is learned
+
+
+def test_beta_vae_preset_is_a_vae_with_heavier_kl():
+    model = genlab.create("beta-vae")
+    assert model.registry_name == "beta-vae" and genlab.create("vae").registry_name == "vae"
+    assert model.config.kl_weight == 4.0
+    torch.manual_seed(1)
+    out = model.loss({"x": torch.rand(4, 1, 28, 28)})
+    assert torch.allclose(out["loss"], out["recon"] + 4.0 * out["kl"])
+
+
 def test_capabilities_and_refusal():
     ae = genlab.create("ae")
     assert ae.capabilities() == ["encode", "decode", "reconstruct"]

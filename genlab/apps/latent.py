@@ -1,10 +1,20 @@
-"""Latent-space tools that work for any model with ``encode``/``decode``."""
+"""Latent-space tools for any model with ``encode``/``decode`` (and generators with a latent input).
+
+    interpolate / morph   decode the path between codes (linear or spherical), through waypoints
+    manifold              decode a grid over two latent directions (the classic VAE digit map)
+    traverse              vary one latent dimension at a time around a code
+    arithmetic            mean code of group A − mean code of group B, added to other codes
+    mix                   coarse content of A with style of B (code halves, or a CVAE's label)
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from ..data import ImageData
+from ..errors import ConfigError, DataError
 
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
@@ -19,18 +29,75 @@ def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
     omega = torch.arccos((a_n * b_n).sum().clamp(-1 + 1e-7, 1 - 1e-7))
     t = t.view(-1, *([1] * a.dim()))
     so = torch.sin(omega)
+    if so.abs() < 1e-6:  # (anti)parallel codes: the great circle is undefined, the straight line is not
+        return lerp(a, b, t.flatten())
     return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+def path(codes: Tensor, steps: int = 10, mode: str = "linear") -> Tensor:
+    """Codes on the path through ``codes`` (K×D waypoints): ``steps`` per leg, waypoints included once."""
+    if mode not in ("linear", "spherical"):
+        raise ConfigError(f"unknown interpolation mode {mode!r}; use linear or spherical")
+    if steps < 2:
+        raise ConfigError(f"--steps must be at least 2, got {steps}")
+    fn = slerp if mode == "spherical" else lerp
+    t = torch.linspace(0, 1, steps, device=codes.device)
+    legs = [fn(codes[i], codes[i + 1], t)[(1 if i else 0):] for i in range(len(codes) - 1)]
+    return torch.cat(legs)
+
+
+def _coder(model, why: str):
+    return model.require("encode", why), model.require("decode", why)
 
 
 @torch.no_grad()
 def interpolate(model, x_a: Tensor, x_b: Tensor, steps: int = 10, mode: str = "linear") -> Tensor:
     """Decode codes on the path from ``x_a``'s code to ``x_b``'s; returns steps×C×H×W."""
-    encode = model.require("encode", "interpolation needs an encoder")
-    decode = model.require("decode", "interpolation needs a decoder")
-    z = encode(torch.stack([x_a, x_b]).to(model.device))
-    t = torch.linspace(0, 1, steps, device=z.device)
-    path = (slerp if mode == "spherical" else lerp)(z[0], z[1], t)
-    return decode(path)
+    return morph(model, torch.stack([x_a, x_b]), steps, mode)
+
+
+@torch.no_grad()
+def morph(model, images: Tensor, steps: int = 8, mode: str = "linear") -> Tensor:
+    """Seed 001's morphing 7 → 2 → 8 → 0: decode the path through the codes of ``images``."""
+    encode, decode = _coder(model, "interpolation needs an encoder and a decoder")
+    z = encode(images.to(model.device)).flatten(1)
+    return decode(path(z, steps, mode).view(-1, *_code_shape(model, images[:1])))
+
+
+@torch.no_grad()
+def interpolate_seeds(model, seed_a: int, seed_b: int, steps: int = 10, mode: str = "spherical",
+                      temperature: float = 1.0) -> Tensor:
+    """Between two prior draws z_a, z_b ~ N(0, I) (for models without an encoder, e.g. generators)."""
+    decode = model.require("decode", "interpolating between seeds decodes prior codes")
+    z = torch.stack([prior_codes(model, 1, seed, temperature)[0] for seed in (seed_a, seed_b)])
+    return decode(path(z, steps, mode))
+
+
+def latent_size(model) -> int:
+    size = getattr(model.config, "latent_dim", None)
+    if not size:
+        raise ConfigError(f"model {model.registry_name!r} has no latent_dim in its config, so its prior "
+                          "cannot be sampled; give images instead of seeds")
+    return int(size)
+
+
+def prior_codes(model, n: int, seed: int = 0, temperature: float = 1.0) -> Tensor:
+    """n codes from N(0, temperature²·I), reproducible by seed."""
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, latent_size(model), generator=g) * temperature).to(model.device)
+
+
+def _code_shape(model, x: Tensor) -> tuple:
+    """The shape of one code as ``decode`` expects it (codes are flattened for the arithmetic)."""
+    return tuple(model.encode(x.to(model.device)).shape[1:])
+
+
+@torch.no_grad()
+def codes(model, data: ImageData, limit: int = 2000, batch_size: int = 500) -> Tensor:
+    encode = model.require("encode", "latent codes need an encoder")
+    x = data.x[:limit]
+    return torch.cat([encode(x[i:i + batch_size].to(model.device)).flatten(1).cpu()
+                      for i in range(0, len(x), batch_size)])
 
 
 def pick_pair(data: ImageData, first: int | None = 7, second: int | None = 8) -> tuple[Tensor, Tensor, str]:
@@ -43,9 +110,157 @@ def pick_pair(data: ImageData, first: int | None = 7, second: int | None = 8) ->
     return data.x[0], data.x[min(1, len(data) - 1)], "image 0 → image 1"
 
 
+def pick_classes(data: ImageData, classes: list[int]) -> Tensor:
+    """The first held-out image of each requested class, in order."""
+    if data.y is None:
+        raise DataError("choosing images by class needs labelled data; pass image indices instead")
+    out = []
+    for c in classes:
+        found = (data.y == c).nonzero()
+        if not len(found):
+            raise DataError(f"no image of class {c} in the data; classes present: {sorted(set(data.y.tolist()))}")
+        out.append(data.x[found[0, 0]])
+    return torch.stack(out)
+
+
+@dataclass
+class Manifold:
+    images: Tensor          # (n·n)×C×H×W, row-major: row i = ys[i], column j = xs[j]
+    xs: Tensor
+    ys: Tensor
+    axes: str               # what the two directions are
+
+
 @torch.no_grad()
-def codes(model, data: ImageData, limit: int = 2000, batch_size: int = 500) -> Tensor:
-    encode = model.require("encode", "latent codes need an encoder")
-    x = data.x[:limit]
-    return torch.cat([encode(x[i:i + batch_size].to(model.device)).flatten(1).cpu()
-                      for i in range(0, len(x), batch_size)])
+def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int, int] | None = None,
+             quantile: float = 0.05) -> Manifold:
+    """Decode an n×n grid. A 2-D latent: the prior's quantiles Φ⁻¹(q), q ∈ [quantile, 1 − quantile]
+    (Kingma & Welling's digit manifold). A larger latent: along latent dimensions ``dims`` around
+    the mean code, or by default the first two principal directions of the codes of ``data``,
+    spanning the same quantiles of the codes' spread along them."""
+    decode = model.require("decode", "a manifold decodes a grid of codes")
+    if n < 2:
+        raise ConfigError(f"--n must be at least 2, got {n}")
+    q = torch.linspace(quantile, 1 - quantile, n)
+    normal = torch.distributions.Normal(0.0, 1.0).icdf(q)
+    d = latent_size(model) if getattr(model.config, "latent_dim", None) else None
+    if d == 2 and dims is None:
+        gy, gx = torch.meshgrid(normal.flip(0), normal, indexing="ij")      # rows: z2 from high to low
+        grid = torch.stack([gx, gy], -1).reshape(-1, 2)
+        return Manifold(decode(grid.to(model.device)).cpu(), normal, normal.flip(0), "z1, z2 (prior quantiles)")
+    if data is None:
+        raise ConfigError("a latent with more than two dimensions needs data to find its main directions")
+    z = codes(model, data)
+    centre = z.mean(0)
+    if dims is not None:
+        if max(dims) >= z.shape[1] or min(dims) < 0:
+            raise ConfigError(f"--dims {dims} out of range for a {z.shape[1]}-D latent")
+        basis = torch.zeros(2, z.shape[1])
+        basis[0, dims[0]] = basis[1, dims[1]] = 1.0
+        what = f"latent dimensions {dims[0]} and {dims[1]}"
+    else:
+        _, _, v = torch.pca_lowrank(z - centre, q=2, center=False)
+        basis = v.T[:2]
+        what = "first two principal directions of the codes"
+    spread = ((z - centre) @ basis.T).std(0)
+    xs, ys = normal * spread[0], (normal * spread[1]).flip(0)
+    a, b = torch.meshgrid(ys, xs, indexing="ij")
+    grid = centre + a.reshape(-1, 1) * basis[1] + b.reshape(-1, 1) * basis[0]
+    shape = _code_shape(model, data.x[:1])
+    return Manifold(decode(grid.view(-1, *shape).to(model.device)).cpu(), xs, ys, what)
+
+
+@torch.no_grad()
+def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims: list[int] | None = None,
+             steps: int = 9, span: float = 3.0) -> tuple[Tensor, list[int]]:
+    """One row per latent dimension: the code of ``x`` (or the prior mean 0) with that dimension set
+    to values from −span to +span standard deviations (the codes' own spread when ``data`` is given,
+    else the prior's). Returns (len(dims)·steps)×C×H×W and the dimensions shown."""
+    decode = model.require("decode", "a traversal decodes codes")
+    if x is not None:
+        encode = model.require("encode", "traversing around an image needs its code")
+        base = encode(x.unsqueeze(0).to(model.device)).flatten(1)[0].cpu()
+        shape = tuple(model.encode(x.unsqueeze(0).to(model.device)).shape[1:])
+    else:
+        base = torch.zeros(latent_size(model))
+        shape = (len(base),)
+    size = len(base)
+    dims = list(range(min(size, 10))) if dims is None else dims
+    bad = [d for d in dims if not 0 <= d < size]
+    if bad:
+        raise ConfigError(f"--dims {bad} out of range for a {size}-D latent (0…{size - 1})")
+    z = codes(model, data) if data is not None and callable(getattr(model, "encode", None)) else None
+    scale = z.std(0) if z is not None else torch.ones(size)
+    centre = z.mean(0) if z is not None and x is None else base
+    values = torch.linspace(-span, span, steps)
+    rows = centre.repeat(len(dims), steps, 1)                         # dims × steps × D
+    for r, d in enumerate(dims):
+        rows[r, :, d] = centre[d] + values * scale[d]
+    return decode(rows.view(-1, *shape).to(model.device)).cpu(), dims
+
+
+# ----------------------------------------------------------------------------------- arithmetic
+
+GROUPS_HELP = "a class label (e.g. 3), 'thick' or 'thin' (most / least ink, quartiles), or 'all'"
+
+
+def group_mask(data: ImageData, spec: str) -> Tensor:
+    """Which images of ``data`` belong to the group named by ``spec`` (see GROUPS_HELP)."""
+    text = str(spec).strip().lower()
+    if text == "all":
+        return torch.ones(len(data), dtype=torch.bool)
+    if text in ("thick", "thin"):
+        ink = data.x.flatten(1).mean(1)
+        return ink >= ink.quantile(0.75) if text == "thick" else ink <= ink.quantile(0.25)
+    try:
+        label = int(text)
+    except ValueError:
+        raise ConfigError(f"cannot read group {spec!r}; use {GROUPS_HELP}") from None
+    if data.y is None:
+        raise DataError(f"group {spec!r} is a class label but the data has no labels; use 'thick', 'thin' or "
+                        "'all', or labelled data")
+    mask = data.y == label
+    if not mask.any():
+        raise DataError(f"no image of class {label} in the data; classes present: {sorted(set(data.y.tolist()))}")
+    return mask
+
+
+@torch.no_grad()
+def attribute_vector(model, data: ImageData, plus: str, minus: str) -> Tensor:
+    """Mean code of group ``plus`` minus mean code of group ``minus`` (seeds 003/004)."""
+    z = codes(model, data, limit=len(data))
+    return z[group_mask(data, plus)].mean(0) - z[group_mask(data, minus)].mean(0)
+
+
+@torch.no_grad()
+def arithmetic(model, data: ImageData, plus: str, minus: str, base: str, n: int = 8,
+               strengths: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5)) -> tuple[Tensor, Tensor]:
+    """Codes of ``n`` images of group ``base`` plus s·(mean code(plus) − mean code(minus)) for each
+    strength s; returns (rows: len(strengths)×n×C×H×W, the attribute vector)."""
+    encode, decode = _coder(model, "latent arithmetic needs an encoder and a decoder")
+    vector = attribute_vector(model, data, plus, minus).to(model.device)
+    x = data.x[group_mask(data, base)][:n].to(model.device)
+    z = encode(x)
+    shape = z.shape[1:]
+    flat = z.flatten(1)
+    rows = torch.stack([decode((flat + s * vector).view(-1, *shape)) for s in strengths])
+    return rows.cpu(), vector.cpu()
+
+
+@torch.no_grad()
+def mix(model, x_a: Tensor, x_b: Tensor, y_a: Tensor | None = None, y_b: Tensor | None = None,
+        split: float = 0.5) -> tuple[Tensor, str]:
+    """Latent-space mixing (seed 000): for each pair, the first ``split`` share of A's code with the rest
+    of B's. A conditional model (``restyle``) mixes the way it was built to: A's content (label) drawn
+    in B's style (code)."""
+    x_a, x_b = x_a.to(model.device), x_b.to(model.device)
+    restyle = getattr(model, "restyle", None)
+    if callable(restyle) and y_a is not None and y_b is not None:
+        return restyle(x_b, y_b.to(model.device), y_a.to(model.device)).cpu(), "label of A, style (code) of B"
+    encode, decode = _coder(model, "mixing needs an encoder and a decoder")
+    z_a, z_b = encode(x_a), encode(x_b)
+    shape = z_a.shape[1:]
+    flat_a, flat_b = z_a.flatten(1), z_b.flatten(1)
+    cut = max(1, min(flat_a.shape[1] - 1, round(split * flat_a.shape[1])))
+    mixed = torch.cat([flat_a[:, :cut], flat_b[:, cut:]], 1)
+    return decode(mixed.view(-1, *shape)).cpu(), f"code dimensions 0–{cut - 1} of A, {cut}–{flat_a.shape[1] - 1} of B"

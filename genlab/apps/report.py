@@ -11,7 +11,7 @@ from ..train import runs
 from ..viz import plots
 from ..viz.grids import grid_image, labelled_rows
 from ..viz.report import Report
-from .latent import codes, interpolate, pick_pair
+from .latent import codes, interpolate, manifold, morph, pick_classes, pick_pair
 
 
 def test_data(info: dict) -> ImageData:
@@ -67,6 +67,18 @@ def build_report(run_dir: str | Path, data: ImageData | None = None, model=None)
             report.section("Interpolation", f"Decoded codes on the straight line between two held-out images "
                            f"({what}): z(t) = (1 − t)·z_a + t·z_b, t = 0 … 1.")
             report.image(grid_image(strip, nrow=10))
+            if data.y is not None and all((data.y == c).any() for c in (7, 2, 8, 0)):
+                report.text("Morphing through several digits (seed 001): 7 → 2 → 8 → 0.")
+                report.image(grid_image(morph(model, pick_classes(data, [7, 2, 8, 0]), steps=8).cpu(), nrow=22))
+        if "decode" in caps and ("encode" in caps or "sample" in caps):
+            try:
+                m = manifold(model, n=15, data=data if "encode" in caps else None)
+            except GenlabError:
+                m = None
+            if m is not None:
+                report.section("Latent manifold", f"Images decoded on a 15×15 grid over {m.axes}, spanning "
+                               "the 5th to 95th percentiles (`genlab manifold`).")
+                report.image(plots.manifold_grid(m.images, m.xs, m.ys))
 
     if data is not None:
         from .sections import sections_for

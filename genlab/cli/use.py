@@ -1,4 +1,4 @@
-"""Using a trained run: `genlab sample`, `reconstruct`, `interpolate`, `report`."""
+"""Using a trained run: `genlab sample`, `reconstruct`, `report`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,16 +21,6 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--out", default=None, help="PNG file (default RUN/reconstruct.png)")
     p.set_defaults(func=run_reconstruct)
-
-    p = sub.add_parser("interpolate", help="decode the straight path between two images' codes")
-    p.add_argument("run")
-    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--from-class", type=int, default=7)
-    p.add_argument("--to-class", type=int, default=8)
-    p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
-    p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
-    p.set_defaults(func=run_interpolate)
 
     p = sub.add_parser("report", help="rebuild RUN/report.html")
     p.add_argument("run")
@@ -90,20 +80,6 @@ def run_reconstruct(args) -> int:
     x = _data(args, model).x[:args.n]
     image = labelled_rows([x, reconstruct(x).cpu()], ["original", "reconstruction"])
     print(save_image(image, _out(args, "reconstruct.png")))
-    return 0
-
-
-@torch.no_grad()
-def run_interpolate(args) -> int:
-    from ..apps.latent import interpolate, pick_pair
-    from ..viz.grids import save_grid
-
-    _positive(args.steps, "--steps")
-    model = _load(args.run)
-    model.require("encode", "interpolation needs an encoder")
-    a, b, what = pick_pair(_data(args, model), args.from_class, args.to_class)
-    images = interpolate(model, a, b, steps=args.steps, mode=args.mode)
-    print(f"{what}: {save_grid(images.cpu(), _out(args, 'interpolate.png'), nrow=args.steps)}")
     return 0
 
 

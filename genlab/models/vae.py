@@ -2,7 +2,11 @@
 
     z = μ + σ·ε,  ε ~ N(0, I)                      (reparameterisation)
     kl_loss = −½ Σ_k (1 + log σ_k² − μ_k² − σ_k²)   (closed form against N(0, I))
-    total   = k1·r_loss + k2·kl_loss                 (k1 = recon_weight, k2 = kl_weight)
+    total   = k1·r_loss + w(t)·k2·kl_loss            (k1 = recon_weight, k2 = kl_weight)
+
+w(t) is the KL warm-up factor (Bowman et al. 2016): it rises linearly from 0 to 1 over the first
+``kl_warmup_epochs`` epochs, so the decoder learns to use the code before the KL term can pull
+every posterior onto the prior (a 2-D latent otherwise sometimes collapses early).
 """
 from __future__ import annotations
 
@@ -30,9 +34,10 @@ class VAEConfig(ModelConfig):
     arch: Literal["conv", "mlp"] = "conv"
     channels: tuple[int, ...] = (32, 64)   # conv: seed 000's encoder
     hidden: tuple[int, ...] = (64,)        # conv: dense width before μ, log σ² (seed 000 uses 16); mlp: hidden sizes
-    recon_loss: Literal["bce", "mse"] = "bce"
+    recon_loss: Literal["bce", "mse", "gaussian"] = "bce"   # gaussian: N(x̂, σ²) with a learned σ
     recon_weight: float = 1.0              # k1
     kl_weight: float = 1.0                 # k2
+    kl_warmup_epochs: int = 0              # KL weight ramps 0 → k2 over these epochs
 
 
 @register("vae", VAEConfig, "Variational autoencoder, total = k1·r_loss + k2·kl_loss (conv or MLP)")
@@ -53,6 +58,14 @@ class VAE(GenerativeModel):
                                          nn.Unflatten(1, shape))
         self.mu = nn.Linear(width, zdim)
         self.logvar = nn.Linear(width, zdim)
+        if config.recon_loss == "gaussian":
+            # one learned log σ for every pixel; 0.1 is about the noise level of digit strokes
+            self.log_sigma = nn.Parameter(torch.tensor(math.log(0.1)))
+        self.kl_factor = 1.0
+
+    def on_epoch_start(self, epoch: int) -> None:
+        warm = self.config.kl_warmup_epochs
+        self.kl_factor = 1.0 if warm <= 0 else min(1.0, epoch / warm)
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         h = self.body(x)
@@ -73,21 +86,43 @@ class VAE(GenerativeModel):
         return self.decode(z)
 
     def decoder_log_prob(self, x: Tensor, x_hat: Tensor) -> Tensor:
-        """log p(x|z) per image: Bernoulli (−BCE) or unit-variance Gaussian, in nats."""
+        """log p(x|z) per image in nats: Bernoulli (−BCE), or Gaussian with σ = 1 (mse) or the learned σ."""
         if self.config.recon_loss == "bce":
             return -reconstruction_loss_per_image(x_hat, x, "bce")
         d = x[0].numel()
-        return -0.5 * reconstruction_loss_per_image(x_hat, x, "mse") - 0.5 * d * math.log(2 * math.pi)
+        log_sigma = self.log_sigma if self.config.recon_loss == "gaussian" else x.new_zeros(())
+        sse = reconstruction_loss_per_image(x_hat, x, "mse")
+        return -0.5 * sse / (2 * log_sigma).exp() - d * log_sigma - 0.5 * d * math.log(2 * math.pi)
 
     def loss(self, batch: dict) -> dict:
         x = batch["x"]
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        r_loss = reconstruction_loss(self.decode(z), x, self.config.recon_loss)
+        x_hat = self.decode(z)
+        if self.config.recon_loss == "gaussian":
+            r_loss = -self.decoder_log_prob(x, x_hat).mean()
+        else:
+            r_loss = reconstruction_loss(x_hat, x, self.config.recon_loss)
         kl_loss = gaussian_kl(mu, logvar).mean()
-        total = self.config.recon_weight * r_loss + self.config.kl_weight * kl_loss
-        return {"loss": total, "recon": r_loss, "kl": kl_loss}
+        total = self.config.recon_weight * r_loss + self.kl_factor * self.config.kl_weight * kl_loss
+        out = {"loss": total, "recon": r_loss, "kl": kl_loss}
+        if self.config.kl_warmup_epochs > 0:
+            out["kl_factor"] = torch.tensor(self.kl_factor)
+        if self.config.recon_loss == "gaussian":
+            out["sigma"] = self.log_sigma.detach().exp()
+        return out
 
     def players(self) -> list[Player]:
         params = list(self.parameters())
         return [Player("vae", params, adam(params, self.config.lr), self.loss)]
+
+
+@dataclass
+class BetaVAEConfig(VAEConfig):
+    latent_dim: int = 10
+    kl_weight: float = 4.0                 # β > 1 (Higgins et al. 2017)
+
+
+@register("beta-vae", BetaVAEConfig, "β-VAE preset: the VAE with k2 = β = 4 and a 10-D latent, for disentangling")
+class BetaVAE(VAE):
+    """The VAE with a heavier KL term: total = r_loss + β·kl_loss."""

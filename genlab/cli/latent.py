@@ -1,0 +1,205 @@
+"""Latent-space tools: `genlab interpolate`, `manifold`, `traverse`, `arithmetic`, `mix`, `sweep-kl`."""
+from __future__ import annotations
+
+import torch
+
+from .use import _data, _load, _out, _positive
+
+
+def _ints(text: str | None, flag: str, count: int | None = None, least: int = 2) -> list[int] | None:
+    from ..errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ConfigError(f"{flag} expects comma-separated integers, got {text!r}") from None
+    if count is not None and len(values) != count:
+        raise ConfigError(f"{flag} expects {count} integers, got {len(values)} ({text!r})")
+    if count is None and len(values) < least:
+        raise ConfigError(f"{flag} expects at least {least} integer(s), got {text!r}")
+    return values
+
+
+def _run_data(args, model):
+    """The held-out split, only when the model can encode (seed-only tools need none)."""
+    return _data(args, model) if callable(getattr(model, "encode", None)) else None
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("interpolate", help="decode the path between codes: two images, several, or two seeds",
+                       description="Decode the straight (or spherical) path between codes. By default the first "
+                                   "held-out 7 and 8; --through 7,2,8,0 morphs through several classes; --index "
+                                   "picks held-out images; --seeds decodes between two prior draws.")
+    p.add_argument("run")
+    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
+    p.add_argument("--steps", type=int, default=10, help="images per leg of the path")
+    p.add_argument("--from-class", type=int, default=7)
+    p.add_argument("--to-class", type=int, default=8)
+    p.add_argument("--through", default=None, metavar="C1,C2,...", help="classes to morph through, e.g. 7,2,8,0")
+    p.add_argument("--index", default=None, metavar="I,J,...", help="held-out image indices to pass through")
+    p.add_argument("--seeds", default=None, metavar="A,B", help="interpolate between two prior draws instead")
+    p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
+    p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
+    p.set_defaults(func=run_interpolate)
+
+    p = sub.add_parser("manifold", help="decode a grid over two latent directions (the VAE digit manifold)")
+    p.add_argument("run")
+    p.add_argument("--data", default=None, help="data spec for the codes' directions (default: held-out split)")
+    p.add_argument("--n", type=int, default=15, help="grid size n×n")
+    p.add_argument("--dims", default=None, metavar="I,J", help="two latent dimensions (default: 2-D prior grid, "
+                                                                  "or the codes' first two principal directions)")
+    p.add_argument("--out", default=None, help="PNG file (default RUN/manifold.png)")
+    p.set_defaults(func=run_manifold)
+
+    p = sub.add_parser("traverse", help="vary one latent dimension at a time around a code")
+    p.add_argument("run")
+    p.add_argument("--data", default=None)
+    p.add_argument("--index", type=int, default=None, help="held-out image whose code is the centre "
+                                                            "(default: the mean code, or 0 for generators)")
+    p.add_argument("--dims", default=None, metavar="I,J,...", help="dimensions to vary (default: the first 10)")
+    p.add_argument("--steps", type=int, default=9)
+    p.add_argument("--span", type=float, default=3.0, help="± this many standard deviations")
+    p.add_argument("--out", default=None, help="PNG file (default RUN/traverse.png)")
+    p.set_defaults(func=run_traverse)
+
+    from ..apps.latent import GROUPS_HELP
+
+    p = sub.add_parser("arithmetic", help="add an attribute vector (mean code of A − mean code of B) to codes of C")
+    p.add_argument("run")
+    p.add_argument("--plus", required=True, help=GROUPS_HELP)
+    p.add_argument("--minus", required=True, help=GROUPS_HELP)
+    p.add_argument("--base", required=True, help=GROUPS_HELP)
+    p.add_argument("--data", default=None)
+    p.add_argument("--n", type=int, default=8, help="base images")
+    p.add_argument("--out", default=None, help="PNG file (default RUN/arithmetic.png)")
+    p.set_defaults(func=run_arithmetic)
+
+    p = sub.add_parser("mix", help="latent-space mixing: content of source A with style of source B")
+    p.add_argument("run")
+    p.add_argument("--data", default=None)
+    p.add_argument("--n", type=int, default=8, help="pairs")
+    p.add_argument("--split", type=float, default=0.5, help="share of the code taken from A")
+    p.add_argument("--out", default=None, help="PNG file (default RUN/mix.png)")
+    p.set_defaults(func=run_mix)
+
+    p = sub.add_parser("sweep-kl", help="train VAEs with several (k1, k2) weightings and compare their latents",
+                       description="Seed 000's comparison: reconstruction privileged, balanced, KL privileged.")
+    p.add_argument("--data", default="mnist5k")
+    p.add_argument("--weights", default="1:0.01,1:1,1:20", metavar="K1:K2,...",
+                   help="weightings total = k1·r_loss + k2·kl_loss (default 1:0.01,1:1,1:20)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--out", default="runs/sweep-kl", help="output folder")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=run_sweep_kl)
+
+
+@torch.no_grad()
+def run_interpolate(args) -> int:
+    from ..apps import latent
+    from ..viz.grids import save_grid
+
+    _positive(args.steps, "--steps")
+    model = _load(args.run)
+    seeds = _ints(args.seeds, "--seeds", 2)
+    if seeds is not None:
+        images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode)
+        what = f"seed {seeds[0]} → seed {seeds[1]}"
+    else:
+        model.require("encode", "interpolation between images needs an encoder; use --seeds A,B to "
+                                "interpolate between prior draws")
+        data = _data(args, model)
+        through, index = _ints(args.through, "--through"), _ints(args.index, "--index")
+        if through:
+            points, what = latent.pick_classes(data, through), "classes " + " → ".join(map(str, through))
+        elif index:
+            from ..errors import ConfigError
+
+            if max(index) >= len(data) or min(index) < 0:
+                raise ConfigError(f"--index {index} out of range: the data has {len(data)} images")
+            points, what = data.x[index], "images " + " → ".join(map(str, index))
+        else:
+            a, b, what = latent.pick_pair(data, args.from_class, args.to_class)
+            points = torch.stack([a, b])
+        images = latent.morph(model, points, steps=args.steps, mode=args.mode)
+    print(f"{what}: {save_grid(images.cpu(), _out(args, 'interpolate.png'), nrow=args.steps)}")
+    return 0
+
+
+@torch.no_grad()
+def run_manifold(args) -> int:
+    from ..apps.latent import manifold
+    from ..viz.plots import figure_to_png, manifold_grid
+
+    model = _load(args.run)
+    dims = _ints(args.dims, "--dims", 2)
+    m = manifold(model, n=args.n, data=_run_data(args, model), dims=tuple(dims) if dims else None)
+    fig = manifold_grid(m.images, m.xs, m.ys, title=f"decoded grid: {m.axes}")
+    print(figure_to_png(fig, _out(args, "manifold.png")))
+    return 0
+
+
+@torch.no_grad()
+def run_traverse(args) -> int:
+    from ..apps.latent import traverse
+    from ..viz.grids import labelled_rows, save_image
+
+    model = _load(args.run)
+    data = _run_data(args, model)
+    x = None
+    if args.index is not None:
+        model.require("encode", "--index traverses around an image's code")
+        x = data.x[args.index]
+    dims = _ints(args.dims, "--dims", least=1)
+    images, dims = traverse(model, x, data, dims=dims, steps=args.steps, span=args.span)
+    rows = images.view(len(dims), args.steps, *images.shape[1:])
+    print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), _out(args, "traverse.png")))
+    return 0
+
+
+@torch.no_grad()
+def run_arithmetic(args) -> int:
+    from ..apps.latent import arithmetic
+    from ..viz.grids import labelled_rows, save_image
+
+    _positive(args.n, "--n")
+    model = _load(args.run)
+    model.require("encode", "latent arithmetic averages the codes of labelled groups")
+    strengths = (0.0, 0.5, 1.0, 1.5)
+    rows, vector = arithmetic(model, _data(args, model), args.plus, args.minus, args.base, n=args.n,
+                              strengths=strengths)
+    labels = [f"{args.base} + {s:g}·({args.plus} − {args.minus})" for s in strengths]
+    path = save_image(labelled_rows(list(rows), labels), _out(args, "arithmetic.png"))
+    print(f"attribute vector ‖{args.plus} − {args.minus}‖ = {vector.norm():.3f}: {path}")
+    return 0
+
+
+@torch.no_grad()
+def run_mix(args) -> int:
+    from ..apps.latent import mix
+    from ..viz.grids import labelled_rows, save_image
+
+    _positive(args.n, "--n")
+    model = _load(args.run)
+    data = _data(args, model).spread(2 * args.n)
+    a, b = data.subset(range(0, len(data), 2)), data.subset(range(1, len(data), 2))
+    k = min(len(a), len(b))
+    mixed, how = mix(model, a.x[:k], b.x[:k], None if a.y is None else a.y[:k], None if b.y is None else b.y[:k],
+                     split=args.split)
+    path = save_image(labelled_rows([a.x[:k], b.x[:k], mixed], ["source A", "source B", "mixed"]),
+                      _out(args, "mix.png"))
+    print(f"mixed: {how}: {path}")
+    return 0
+
+
+def run_sweep_kl(args) -> int:
+    from ..apps.sweep import parse_weights, sweep_kl
+
+    result = sweep_kl(parse_weights(args.weights), data_spec=args.data, epochs=args.epochs, out=args.out,
+                      overwrite=args.overwrite)
+    for row in result["runs"]:
+        print(f"k1={row['k1']:g} k2={row['k2']:g}: held-out recon {row['recon']:.2f}, kl {row['kl']:.2f} "
+              f"({row['label']})")
+    print(f"comparison: {result['figure']}")
+    return 0
