@@ -37,7 +37,8 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*number of training batches.*",
                     ".*is not empty.*", ".*GPU available but not used.*", ".*tensorboardX.*",
-                    ".*sync_dist=True.*", ".*returned `None`, this fit will run with no optimizer.*", ".*Checkpoint directory.*exists.*", ".*`isinstance.*"):
+                    ".*sync_dist=True.*", ".*returned `None`, this fit will run with no optimizer.*",
+                    ".*no `val_dataloader`.*", ".*Checkpoint directory.*exists.*", ".*`isinstance.*"):
         warnings.filterwarnings("ignore", message=pattern)
 
 

@@ -1,0 +1,114 @@
+"""Helpers shared by the application tasks: a run's data, output folders, image files, batching."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from ..data import ImageData, load_data
+from ..errors import ConfigError, DataError, RunFolderError
+
+
+@torch.no_grad()
+def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 500,
+            device: torch.device | None = None) -> Tensor:
+    """``fn`` over ``x`` in slices (on ``device``), results concatenated on the CPU."""
+    parts = [fn(x[i:i + batch_size].to(device) if device is not None else x[i:i + batch_size]).cpu()
+             for i in range(0, len(x), batch_size)]
+    return torch.cat(parts) if parts else x[:0]
+
+
+def fit(model, data: ImageData, epochs: int, batch_size: int = 128, seed: int = 0, progress: bool = False):
+    """``genlab.train`` without a run folder or held-out data, for tasks that train throw-away models."""
+    from ..train import train
+
+    return train(model, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress)
+
+
+def run_data(model, spec: str | None = None, split: str = "test") -> ImageData:
+    """A split of the data a loaded run was trained on (its spec, image size and channels), or of
+    ``spec`` when given (a ``folder:`` spec is resized to the model's images); checked against the model."""
+    if spec is None:
+        info = (getattr(model, "run_info", None) or {}).get("data") or {}
+        if "spec" not in info:
+            raise DataError("the run's config.json does not say which data it used; pass --data SPEC")
+        data = load_data(info["spec"], split, image_size=info.get("image_size"), channels=info.get("channels"))
+    else:
+        size = tuple(model.image_shape[1:]) if spec.startswith("folder:") else None
+        data = load_data(spec, split, image_size=size,
+                         channels=model.image_shape[0] if spec.startswith("folder:") else None)
+    if len(data) == 0:
+        raise DataError(f"the {split} split of {data.name or spec} holds no images; use another --data")
+    model.check_input(data.x[:1])
+    return data
+
+
+def output_folder(out: str | Path | None, default: str | Path, overwrite: bool = False) -> Path:
+    """Where a task writes its files.
+
+    The default is a genlab-owned folder (e.g. ``RUN/denoise``) whose files a new run of the same
+    task replaces. A folder the user names must be new or empty unless ``overwrite`` is given; even
+    then only the task's own files are replaced, nothing is deleted.
+    """
+    if out is None:
+        path = Path(default)
+    else:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise RunFolderError(f"--out {path} is a file; name a folder")
+        if path.is_dir() and any(path.iterdir()) and not overwrite:
+            raise RunFolderError(f"--out folder {path} is not empty; pass --overwrite to write into it "
+                                 "(files of the same name are replaced) or choose another folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_file(out: str | Path | None, default: str | Path, overwrite: bool = False) -> Path:
+    """Like :func:`output_folder` for a single file: an existing file the user names is kept unless
+    ``overwrite`` is given."""
+    if out is None:
+        return Path(default)
+    path = Path(out)
+    if path.is_dir():
+        raise RunFolderError(f"--out {path} is a folder; name a .png file")
+    if path.exists() and not overwrite:
+        raise RunFolderError(f"{path} exists; pass --overwrite to replace it or choose another --out")
+    return path
+
+
+def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> Tensor:
+    """An image file as a 1×C×H×W tensor in [0, 1], converted to ``image_shape``'s channels
+    (luma for gray) and resized (bilinear) to its height and width."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path).expanduser()
+    c, h, w = image_shape
+    if c not in (1, 3):
+        raise ConfigError(f"image files can feed models of 1 or 3 channels, this one takes {c}")
+    if not path.is_file():
+        raise DataError(f"image file {path} does not exist; check the path")
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+            pixels = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable image ({exc.__class__.__name__}); give a PNG or JPEG file") from None
+    return pixels.view(h, w, c).permute(2, 0, 1).float().div(255).unsqueeze(0)
+
+
+def parse_ints(text: str | None, flag: str) -> list[int] | None:
+    """``"2,8,16"`` -> [2, 8, 16]; a ConfigError naming ``flag`` for anything else."""
+    if text is None:
+        return None
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ConfigError(f"{flag} expects comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{flag} expects at least one integer, got {text!r}")
+    return values
+
+
+__all__ = ["batched", "fit", "run_data", "output_folder", "output_file", "read_image", "parse_ints"]
