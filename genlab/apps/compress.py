@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from .common import batched, fit
 
 PCA = "pca"
-DEFAULT_MODELS = ("pca", "ae", "conv-ae")
+DEFAULT_MODELS = ("pca", "ae", "conv-ae", "stacked-ae")
 DEFAULT_CODES = (2, 8, 16, 32, 64)
 DEFAULT_EPOCHS = 10
 
@@ -59,7 +59,8 @@ def code_size_override(model_name: str, k: int) -> dict | None:
     of ``sizes`` (stacked layers whose last is the code); None when the config has neither.
 
     A single dense layer right before the code (an integer ``hidden``, as in conv-ae's Dense 16) is
-    widened to k when narrower, or it, not the code, would be the bottleneck.
+    widened to 4k when narrower, or it, not the code, would be the bottleneck (at k = 32 conv-ae
+    reaches PCA's error only with a 128-wide layer before the code).
     """
     from ..registry import get
 
@@ -69,8 +70,8 @@ def code_size_override(model_name: str, k: int) -> dict | None:
     if "latent_dim" in fields:
         out: dict = {"latent_dim": k}
         hidden = getattr(defaults, "hidden", None)
-        if isinstance(hidden, int) and not isinstance(hidden, bool) and hidden < k:
-            out["hidden"] = k
+        if isinstance(hidden, int) and not isinstance(hidden, bool) and hidden < 4 * k:
+            out["hidden"] = 4 * k
         return out
     if "sizes" in fields:
         sizes = tuple(defaults.sizes)

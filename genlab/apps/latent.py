@@ -87,6 +87,12 @@ def prior_codes(model, n: int, seed: int = 0, temperature: float = 1.0) -> Tenso
     return (torch.randn(n, latent_size(model), generator=g) * temperature).to(model.device)
 
 
+def codes_of(model, x: Tensor) -> tuple[Tensor, tuple]:
+    """The flattened code of one image and the shape ``decode`` expects for a code."""
+    z = model.encode(x.to(model.device))
+    return z.flatten(1)[0].cpu(), tuple(z.shape[1:])
+
+
 def _code_shape(model, x: Tensor) -> tuple:
     """The shape of one code as ``decode`` expects it (codes are flattened for the arithmetic)."""
     return tuple(model.encode(x.to(model.device)).shape[1:])
@@ -177,10 +183,13 @@ def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims
     to values from −span to +span standard deviations (the codes' own spread when ``data`` is given,
     else the prior's). Returns (len(dims)·steps)×C×H×W and the dimensions shown."""
     decode = model.require("decode", "a traversal decodes codes")
+    can_encode = callable(getattr(model, "encode", None))
+    z = codes(model, data) if data is not None and can_encode else None
     if x is not None:
-        encode = model.require("encode", "traversing around an image needs its code")
-        base = encode(x.unsqueeze(0).to(model.device)).flatten(1)[0].cpu()
-        shape = tuple(model.encode(x.unsqueeze(0).to(model.device)).shape[1:])
+        model.require("encode", "traversing around an image needs its code")
+        base, shape = codes_of(model, x.unsqueeze(0))
+    elif z is not None:
+        base, shape = z.mean(0), _code_shape(model, data.x[:1])
     else:
         base = torch.zeros(latent_size(model))
         shape = (len(base),)
@@ -189,13 +198,11 @@ def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims
     bad = [d for d in dims if not 0 <= d < size]
     if bad:
         raise ConfigError(f"--dims {bad} out of range for a {size}-D latent (0…{size - 1})")
-    z = codes(model, data) if data is not None and callable(getattr(model, "encode", None)) else None
     scale = z.std(0) if z is not None else torch.ones(size)
-    centre = z.mean(0) if z is not None and x is None else base
     values = torch.linspace(-span, span, steps)
-    rows = centre.repeat(len(dims), steps, 1)                         # dims × steps × D
+    rows = base.repeat(len(dims), steps, 1)                           # dims × steps × D
     for r, d in enumerate(dims):
-        rows[r, :, d] = centre[d] + values * scale[d]
+        rows[r, :, d] = base[d] + values * scale[d]
     return decode(rows.view(-1, *shape).to(model.device)).cpu(), dims
 
 

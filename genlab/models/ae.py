@@ -9,7 +9,7 @@ from typing import Literal
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..nn import MLP, ConvDecoder, ConvEncoder
+from ..nn import MLP, ConvDecoder, ConvEncoder, init_linear
 from ..registry import register
 from .base import GenerativeModel, ModelConfig, Player, adam
 
@@ -61,6 +61,7 @@ class AEConfig(ModelConfig):
     activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "relu"
     code_activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "sigmoid"
     loss: Literal["bce", "mse"] = "bce"
+    lr: float = 1e-2                      # with the sigmoid code, 1e-3 leaves it on the mean digit for 10 epochs
 
 
 @register("ae", AEConfig, "MLP autoencoder: F(X)=S(WX+b), G(Z)=S(W'Z+b'); hidden layers optional")
@@ -73,6 +74,7 @@ class AE(Autoencoder):
             nn.Flatten(), MLP(sizes, act=config.activation, out_act=config.code_activation))
         self.decoder = nn.Sequential(
             MLP(sizes[::-1], act=config.activation, out_act="sigmoid"), nn.Unflatten(1, tuple(config.image_shape)))
+        init_linear(self, sigmoid_gain=4.0)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class ConvAEConfig(ModelConfig):
     channels: tuple[int, ...] = (32, 64)
     hidden: int = 16                      # seed 000: Dense 16 before the latent Dense
     loss: Literal["bce", "mse"] = "bce"
+    lr: float = 2e-3                      # 10 epochs of mnist5k: MSE 0.030 at latent 8 (1e-3: 0.045; PCA-8: 0.038)
 
 
 @register("conv-ae", ConvAEConfig, "Convolutional autoencoder of seed 000 (Conv32 s2, Conv64 s2, Dense 16, latent 10)")

@@ -159,6 +159,7 @@ class GenerativeModel(nn.Module):
 
     registry_name: str = ""
     config_class: type = ModelConfig
+    missing_capability_hints: dict = {}   # capability -> what to do instead, added to refusals
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -194,8 +195,9 @@ class GenerativeModel(nn.Module):
         if not callable(method):
             have = ", ".join(self.capabilities()) or "none"
             what = f" ({purpose})" if purpose else ""
+            hint = self.missing_capability_hints.get(capability)
             raise CapabilityError(
-                f"model {self.registry_name!r} cannot {capability}{what}; it can: {have}"
+                f"model {self.registry_name!r} cannot {capability}{what}; it can: {have}" + (f"; {hint}" if hint else "")
             )
         return method
 

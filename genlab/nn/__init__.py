@@ -1,4 +1,12 @@
 """Reusable layers; no training logic."""
-from .blocks import MLP, ConvDecoder, ConvEncoder, activation, conv_stack_sizes
+from .blocks import MLP, ConvDecoder, ConvEncoder, activation, conv_stack_sizes, init_linear
 
-__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "activation", "conv_stack_sizes"]
+__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "activation", "conv_stack_sizes", "init_linear"]
+from .vit import (PositionEmbedding, Transformer, gather_tokens, patch_grid, patchify, random_masking,  # noqa: E402
+                  sincos_2d, unpatchify)
+
+__all__ += ["PositionEmbedding", "Transformer", "gather_tokens", "patch_grid", "patchify", "random_masking",
+            "sincos_2d", "unpatchify"]
+from .quantize import Quantized, VectorQuantizer, perplexity  # noqa: E402
+
+__all__ += ["Quantized", "VectorQuantizer", "perplexity"]

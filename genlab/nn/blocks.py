@@ -22,6 +22,21 @@ def activation(name: str) -> nn.Module:
     return _ACTIVATIONS[name]()
 
 
+def init_linear(module: nn.Module, sigmoid_gain: float = 1.0) -> None:
+    """Initialise every Linear layer for the unit that follows it: He before ReLU-like units,
+    Glorot otherwise (× ``sigmoid_gain`` before a sigmoid: 4 undoes the sigmoid's slope of ¼ at 0,
+    Glorot & Bengio 2010, which a shallow all-sigmoid autoencoder needs); zero biases. PyTorch's default (uniform ±1/√fan_in) shrinks the signal layer by
+    layer: a ten-layer autoencoder, or a sigmoid code, then sits on the mean image for many epochs."""
+    mods = list(module.modules())
+    for layer, after in zip(mods, mods[1:] + [None]):
+        if isinstance(layer, nn.Linear):
+            if isinstance(after, (nn.ReLU, nn.LeakyReLU, nn.GELU)):
+                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(layer.weight, gain=sigmoid_gain if isinstance(after, nn.Sigmoid) else 1.0)
+            nn.init.zeros_(layer.bias)
+
+
 class MLP(nn.Sequential):
     """Linear layers with ``act`` between them and ``out_act`` after the last."""
 

@@ -100,16 +100,14 @@ def test_compress_table_on_a_subset(small):
     assert "| 4 |" in table and "| 16 |" in table and "pca" in table
     assert compress.code_size_override("ae", 7) == {"latent_dim": 7}
     # conv-ae's Dense 16 before the code must not cap a 32-unit code
-    assert compress.code_size_override("conv-ae", 8) == {"latent_dim": 8}
-    assert compress.code_size_override("conv-ae", 32) == {"latent_dim": 32, "hidden": 32}
+    assert compress.code_size_override("conv-ae", 4) == {"latent_dim": 4}
+    assert compress.code_size_override("conv-ae", 32) == {"latent_dim": 32, "hidden": 128}
 
 
 def test_code_size_key_is_looked_up_in_the_config():
-    from genlab.registry import names
-
-    if "stacked-ae" in names():
-        sizes = genlab.registry.get("stacked-ae").config_class().sizes
-        assert compress.code_size_override("stacked-ae", 8) == {"sizes": (*sizes[:-1], 8)}
+    sizes = genlab.registry.get("stacked-ae").config_class().sizes
+    assert compress.code_size_override("stacked-ae", 8) == {"sizes": (*sizes[:-1], 8)}
+    assert compress.code_size_override("mae", 8) is None
 
 
 # --------------------------------------------------------------------------- anomaly

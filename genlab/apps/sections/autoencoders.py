@@ -1,0 +1,144 @@
+"""Report sections of the autoencoder family: code activity (sparse-ae, ae), deep autoencoder
+against PCA (stacked-ae, deep-ae, seed 004) and noisy / denoised / clean rows (dae)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ...data import ImageData, load_data
+from ...errors import GenlabError
+from ...metrics.image import psnr
+from ...models.autoencoders import active_units, firing
+from ...train import runs
+from ...viz import plots
+from ...viz.grids import labelled_rows
+from . import report_section
+
+
+def training_images(run_dir: Path, held_out: ImageData, limit: int = 4000) -> tuple[ImageData, str]:
+    """The run's training split (at most ``limit`` images) and how to name it; the held-out
+    images themselves when the training data cannot be loaded."""
+    try:
+        spec = runs.read_config(run_dir)["data"]
+        data = load_data(spec["spec"], "train", image_size=spec.get("image_size"), channels=spec.get("channels"))
+        return data.spread(limit), f"the run's training data ({min(limit, len(data))} images)"
+    except (GenlabError, KeyError, TypeError):
+        n = min(limit, len(held_out))
+        return held_out.spread(limit), f"the held-out images themselves ({n}; training data unavailable)"
+
+
+@torch.no_grad()
+def _batched(fn, x: Tensor, device, size: int = 500) -> Tensor:
+    return torch.cat([fn(b.to(device)).cpu() for b in x.split(size)])
+
+
+def _per_pixel_mse(a: Tensor, b: Tensor) -> float:
+    return float((a - b).pow(2).mean())
+
+
+# --------------------------------------------------------------------------- sparse-ae, ae
+
+def _code_is_sigmoid(model) -> bool:
+    cfg = model.config
+    if model.registry_name == "sparse-ae":
+        return cfg.sparsity == "kl"
+    return getattr(cfg, "code_activation", "") == "sigmoid"
+
+
+def plain_twin(model, data: ImageData, epochs: int = 5, max_seconds: float = 8.0):
+    """The same sparse-ae with its sparsity switched off, trained briefly: the reference for
+    how many units a code of that shape fires when nothing asks it to be sparse."""
+    from ...train import train
+
+    cfg = model.config
+    off = {"l1": {"l1_weight": 0.0}, "kl": {"kl_weight": 0.0},
+           "ksparse": {"k": cfg.latent_dim, "k_warmup_epochs": 0}}[cfg.sparsity]
+    twin = type(model)(cfg.replace(**off)).to(model.device)
+    train(twin, data, epochs=epochs, batch_size=64, progress=False, max_seconds=max_seconds,
+          accelerator=model.device.type)
+    return twin.eval()
+
+
+@report_section("sparse-ae", "ae")
+def code_activity(report, model, data, run_dir) -> None:
+    """Seed 001's figure: how many code units fire per image, with and without the sparsity term."""
+    x = data.spread(500).x
+    sigmoid = _code_is_sigmoid(model)
+    rule = "its sigmoid output exceeds ½" if sigmoid else "its activation is not exactly 0"
+    codes = {model.registry_name: _batched(model.encode, x, model.device)}
+    recon = {model.registry_name: _batched(model.reconstruct, x, model.device)}
+    note = ""
+    if model.registry_name == "sparse-ae":
+        train_data, where = training_images(run_dir, data, limit=2000)
+        with torch.enable_grad():
+            twin = plain_twin(model, train_data)
+        codes["plain twin"] = _batched(twin.encode, x, model.device)
+        recon["plain twin"] = _batched(twin.reconstruct, x, model.device)
+        note = (f" The plain twin is the same network with the {model.config.sparsity} sparsity switched off, "
+                f"trained for a few seconds on {where}: the count a code of this shape reaches when nothing "
+                "asks it to be sparse.")
+    counts = {name: active_units(a, sigmoid) for name, a in codes.items()}
+    size = next(iter(codes.values())).shape[1]
+    report.section("Code activity",
+                   f"A code unit fires on an image when {rule}. Counted over {len(x)} held-out images, "
+                   f"out of {size} units." + note)
+    report.table([{"model": name, "units firing per image (mean)": float(c.mean()), "median": float(c.median()),
+                   "most": int(c.max()), "units that never fire": int((~firing(codes[name], sigmoid).any(0)).sum()),
+                   "held-out MSE per pixel": _per_pixel_mse(recon[name], x)} for name, c in counts.items()])
+    report.image(plots.histogram(counts, bins=min(size, 50), title="Units firing per image",
+                                 xlabel="active code units"))
+    report.image(plots.histogram(codes, bins=60, log=True,
+                                 title="Code activations (all units, all images)", xlabel="activation"))
+    # one row per image, one column per unit, as in seed 001's activation figure (white: strong)
+    maps = [a[:100].abs() / a[:100].abs().max().clamp_min(1e-12) for a in codes.values()]
+    report.image(labelled_rows([m[None, None] for m in maps], list(codes), scale=2),
+                 caption="Activation maps: 100 held-out images (rows) by code units (columns); white is the "
+                         "strongest activation of each map.")
+
+
+# --------------------------------------------------------------------------- stacked-ae, deep-ae
+
+@report_section("stacked-ae", "deep-ae")
+@torch.no_grad()
+def against_pca(report, model, data, run_dir) -> None:
+    """Seed 004: the deep autoencoder's reconstructions beside PCA's with the same code size."""
+    x = data.x[:1000]
+    code = int(model.encode(x[:1].to(model.device)).shape[1])
+    train_data, where = training_images(run_dir, data)
+    pca = runs.create("pca", image_shape=tuple(x.shape[1:]), latent_dim=code).fit(train_data.x)
+
+    def linear(images: Tensor) -> Tensor:      # pixels live in [0, 1], as the sigmoid outputs do
+        return pca.reconstruct(images).clamp(0, 1)
+
+    mse_ours = _per_pixel_mse(_batched(model.reconstruct, x, model.device), x)
+    mse_pca = _per_pixel_mse(_batched(linear, x, torch.device("cpu")), x)
+    show = data.spread(12).x
+    report.section("Deep autoencoder against PCA",
+                   f"Seed 004 (Hinton & Salakhutdinov 2006): held-out digits, their reconstructions from this "
+                   f"model's {code}-number code, and from PCA with {code} components fitted on {where} "
+                   f"(clipped to [0, 1]). Mean squared error per pixel over {len(x)} held-out images: "
+                   f"{mse_ours:.5f} ({model.registry_name}) against {mse_pca:.5f} (PCA).")
+    report.image(labelled_rows([show, _batched(model.reconstruct, show, model.device), linear(show)],
+                               ["original", model.registry_name, f"PCA {code}"]))
+    report.table([{"model": model.registry_name, "code size": code, "held-out MSE per pixel": mse_ours},
+                  {"model": "PCA", "code size": code, "held-out MSE per pixel": mse_pca}])
+
+
+# --------------------------------------------------------------------------- dae
+
+@report_section("dae")
+@torch.no_grad()
+def denoising(report, model, data, run_dir) -> None:
+    x = data.x[:1000]
+    noisy = model.corrupt(x, torch.Generator().manual_seed(0))
+    clean = _batched(model.denoise, noisy, model.device)
+    before, after = psnr(noisy, x), psnr(clean, x)
+    show = torch.linspace(0, len(x) - 1, min(12, len(x))).long()
+    report.section("Denoising",
+                   f"Held-out images corrupted with the training noise {model.noise} (seeded), the model's "
+                   f"denoise() of them, and the clean originals. PSNR over {len(x)} held-out images: "
+                   f"{before:.2f} dB noisy, {after:.2f} dB denoised ({after - before:+.2f} dB).")
+    report.image(labelled_rows([noisy[show], clean[show], x[show]],
+                               [f"noisy, {before:.1f} dB", f"denoised, {after:.1f} dB", "clean"]))

@@ -1,0 +1,104 @@
+"""Report sections of the VAE family: digits on demand and restyling (cvae), the codebook (vq-vae),
+the codes against the prior (wae)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ...viz.grids import labelled_rows
+from . import report_section
+
+
+def _class_names(model, data) -> list[str]:
+    names = list(data.classes or [])
+    return names if len(names) == model.num_classes else [str(c) for c in range(model.num_classes)]
+
+
+@report_section("cvae")
+@torch.no_grad()
+def cvae_sections(report, model, data, run_dir) -> None:
+    names = _class_names(model, data)
+    k, per_row = model.num_classes, 10
+    torch.manual_seed(0)
+    y = torch.arange(k).repeat_interleave(per_row)
+    images = model.sample(len(y), y=y).cpu().view(k, per_row, *model.image_shape)
+    report.section("Digits on demand", f"Row = requested class: {per_row} samples each, z ~ N(0, I), "
+                   "decoded with that label.")
+    report.image(labelled_rows(list(images), names))
+
+    if data.y is None:
+        return
+    # the first held-out image of a few different classes, each redrawn as every class
+    firsts = [int((data.y == c).nonzero()[0, 0]) for c in range(k) if (data.y == c).any()][:: max(1, k // 3)][:3]
+    rows, labels = [], []
+    for i in firsts:
+        x = data.x[i:i + 1].to(model.device)
+        own = int(data.y[i])
+        restyled = model.restyle(x.expand(k, *x.shape[1:]), own, torch.arange(k)).cpu()
+        rows.append(torch.cat([x.cpu(), restyled]))
+        labels.append(f"a {names[own]} as " + ("0…9" if k == 10 else "each class"))
+    report.section("Restyle", "First column: a held-out image; then the same code z = μ(x, its own label) "
+                   "decoded with every label in turn: the digit changes, the handwriting style stays.")
+    report.image(labelled_rows(rows, labels))
+
+
+def _code_colours(indices: torch.Tensor, num_codes: int, size: tuple[int, int]) -> torch.Tensor:
+    """An N×h×w index grid as N×3×H×W colours (one colour per code), upscaled to the image size."""
+    from matplotlib import colormaps
+
+    palette = torch.tensor(colormaps["turbo"](torch.linspace(0, 1, num_codes).numpy())[:, :3], dtype=torch.float32)
+    # neighbouring indices get far-apart colours so that adjacent codes are told apart
+    spread = torch.randperm(num_codes, generator=torch.Generator().manual_seed(0))
+    rgb = palette[spread[indices]].permute(0, 3, 1, 2)
+    return F.interpolate(rgb, size=size, mode="nearest")
+
+
+@report_section("vq-vae")
+@torch.no_grad()
+def vqvae_sections(report, model, data, run_dir) -> None:
+    from matplotlib.figure import Figure
+
+    from ...nn import perplexity
+
+    x = data.x[:2000].to(model.device)
+    indices = torch.cat([model.encode_indices(x[i:i + 500]) for i in range(0, len(x), 500)]).cpu()
+    k = model.config.num_codes
+    counts = torch.bincount(indices.flatten(), minlength=k)
+    used = int((counts > 0).sum())
+    share = counts.float() / counts.sum()
+    report.section("Codebook", f"How often each of the K = {k} codes is chosen over the {len(x)}×{indices.shape[1]}×"
+                   f"{indices.shape[2]} grid positions of held-out images, most used first. Codes used: {used}/{k} "
+                   f"({used / k:.0%}); perplexity exp(−Σ p log p) = {float(perplexity(counts)):.1f} "
+                   f"(K if every code were used equally); {model.code_bits():.0f} bits per image.")
+    fig = Figure(figsize=(6.4, 3.0), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.bar(range(k), share.sort(descending=True).values.numpy(), width=1.0, color="#4477aa")
+    ax.axhline(1 / k, color="#cc3311", linewidth=1, label="uniform use")
+    ax.set_xlabel("code (by rank)")
+    ax.set_ylabel("share of positions")
+    ax.legend(frameon=False)
+    report.image(fig)
+
+    pick = data.spread(10).x.to(model.device)
+    idx = model.encode_indices(pick)
+    report.section("Code grids", f"Held-out images (top), their {idx.shape[1]}×{idx.shape[2]} grids of code indices "
+                   "(middle, one colour per code) and the images decoded from those indices (bottom).")
+    report.image(labelled_rows([pick.cpu(), _code_colours(idx.cpu(), k, tuple(pick.shape[2:])),
+                                model.decode_indices(idx).cpu()], ["image", "codes", "decoded"]))
+    report.code("\n".join(" ".join(f"{v:3d}" for v in row) for row in idx[0].tolist()))
+
+
+@report_section("wae")
+@torch.no_grad()
+def wae_sections(report, model, data, run_dir) -> None:
+    from ...models.wae import mmd
+
+    x = data.x[:500].to(model.device)
+    z = model.encode(x)
+    torch.manual_seed(0)
+    gap = float(mmd(z, model.prior(len(z)), model.config.kernel, 2.0 * z.shape[1] * model.config.prior_std ** 2))
+    report.section("Codes against the prior", f"MMD² ({model.config.kernel} kernel) between the codes of {len(z)} "
+                   f"held-out images and as many draws from N(0, {model.config.prior_std:g}²I): {gap:.4f} "
+                   "(≈ 0 when the aggregate code distribution matches the prior).")
+    report.table([{"dimension": i, "mean": float(z[:, i].mean()), "std": float(z[:, i].std())}
+                  for i in range(z.shape[1])])

@@ -1,0 +1,251 @@
+"""Masked autoencoder (He et al. 2022): hide most patches, reconstruct them from the rest.
+
+    patches  x → P patches of p×p pixels (4×4 on 28×28 digits: a 7×7 grid, P = 49)
+    mask     per image exactly round(r·P) patches hidden at random (r = 0.75)
+    encoder  ViT on the visible patches only (+ a cls token)
+    decoder  light ViT on [encoded visible tokens, a shared mask token at every hidden position]
+    loss     Σ over hidden patches of ‖x̂_patch − x_patch‖²       (visible patches do not count)
+
+The decoder is discarded after pre-training: ``encode`` runs the encoder on all patches, unmasked,
+and pools the tokens into a feature vector (linear probes, fine-tuning with :class:`MAEClassifier`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from ..nn import PositionEmbedding, Transformer, gather_tokens, patch_grid, patchify, random_masking, unpatchify
+from ..nn.vit import init_vit_weights
+from ..registry import register
+from .base import GenerativeModel, ModelConfig, Player
+
+
+@dataclass
+class MAEConfig(ModelConfig):
+    patch_size: int = 4                   # 4×4 patches: a 7×7 grid on 28×28 images
+    mask_ratio: float = 0.75              # fraction of patches hidden per image
+    embed_dim: int = 64                   # encoder width
+    depth: int = 4                        # encoder blocks
+    heads: int = 4
+    decoder_dim: int = 64
+    decoder_depth: int = 2
+    decoder_heads: int = 4
+    mlp_ratio: float = 2.0
+    pos_embed: Literal["sincos", "learned"] = "sincos"
+    pool: Literal["mean", "cls"] = "mean"     # how encode() turns tokens into one feature vector
+    norm_pix_loss: bool = False           # targets normalised per patch (mean 0, variance 1)
+    weight_decay: float = 0.05
+    lr: float = 1e-3
+
+
+def masked_patch_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Squared error summed over the pixels of the hidden patches of each image, averaged over the
+    batch. ``pred``/``target`` N×L×d, ``mask`` N×L with 1 where hidden: visible patches contribute 0."""
+    per_patch = (pred - target).pow(2).sum(-1)
+    return (per_patch * mask).sum(1).mean()
+
+
+class MAEEncoder(nn.Module):
+    """Patch embedding + cls token + position embedding + pre-norm transformer.
+
+    ``forward(x, keep=None)``: images N×C×H×W -> tokens N×(1+K)×dim, where the K patch tokens are
+    the positions in ``keep`` (N×K indices), or all patches when ``keep`` is None.
+    """
+
+    def __init__(self, image_shape, patch_size: int, dim: int, depth: int, heads: int, mlp_ratio: float,
+                 pos_embed: str):
+        super().__init__()
+        self.patch_size = patch_size
+        self.grid = patch_grid(image_shape, patch_size)
+        self.embed = nn.Linear(patch_size * patch_size * image_shape[0], dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = PositionEmbedding(dim, self.grid, pos_embed)
+        self.transformer = Transformer(dim, depth, heads, mlp_ratio)
+
+    def forward(self, x: Tensor, keep: Tensor | None = None) -> Tensor:
+        tokens = self.embed(patchify(x, self.patch_size))
+        if keep is not None:
+            tokens = gather_tokens(tokens, keep)
+        tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], 1)
+        return self.transformer(self.pos(tokens, keep))
+
+
+class MAEDecoder(nn.Module):
+    """Visible tokens + mask tokens, unshuffled to image order, through a light transformer, then a
+    linear layer to the pixels of every patch."""
+
+    def __init__(self, grid, in_dim: int, dim: int, depth: int, heads: int, mlp_ratio: float, patch_dim: int,
+                 pos_embed: str):
+        super().__init__()
+        self.project = nn.Linear(in_dim, dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = PositionEmbedding(dim, grid, pos_embed)
+        self.transformer = Transformer(dim, depth, heads, mlp_ratio)
+        self.head = nn.Linear(dim, patch_dim)
+
+    def forward(self, tokens: Tensor, restore: Tensor) -> Tensor:
+        """``tokens`` N×(1+K)×in_dim (cls first), ``restore`` N×L -> predicted patches N×L×patch_dim."""
+        t = self.project(tokens)
+        n, length = restore.shape
+        hidden = self.mask_token.expand(n, length - (t.shape[1] - 1), -1)
+        patches = gather_tokens(torch.cat([t[:, 1:], hidden], 1), restore)
+        t = self.pos(torch.cat([t[:, :1], patches], 1))
+        return self.head(self.transformer(t)[:, 1:])
+
+
+@register("mae", MAEConfig, "Masked autoencoder: a ViT sees 25% of the patches, a light decoder fills in the rest")
+class MAE(GenerativeModel):
+    missing_capability_hints = {
+        "decode": "its decoder needs encoded visible patches and a mask: use reconstruct or mask_and_reconstruct",
+        "sample": "it fills in hidden patches but has no prior to sample from; try gaussian, vae or a GAN",
+    }
+
+    def __init__(self, config: MAEConfig):
+        super().__init__(config)
+        shape = tuple(config.image_shape)
+        try:
+            grid = patch_grid(shape, config.patch_size)
+        except ValueError:
+            raise ConfigError(f"patch_size={config.patch_size} does not divide the {shape[1]}×{shape[2]} images; "
+                              f"pick a divisor of both (e.g. --set patch_size=4 for 28×28, 8 for 32×32) "
+                              f"or resize with --image-size") from None
+        widths = (("embed_dim", config.embed_dim, "heads", config.heads),
+                  ("decoder_dim", config.decoder_dim, "decoder_heads", config.decoder_heads))
+        for key, width, heads_key, heads in widths:
+            if heads < 1 or width < 4 or width % 4 or width % heads:
+                raise ConfigError(f"{key}={width} must be a multiple of 4 and of {heads_key}={heads}; "
+                                  f"e.g. --set {key}=64 --set {heads_key}=4")
+        if not 0.0 <= config.mask_ratio < 1.0 or round(config.mask_ratio * grid[0] * grid[1]) >= grid[0] * grid[1]:
+            raise ConfigError(f"mask_ratio={config.mask_ratio} must leave at least one of the "
+                              f"{grid[0] * grid[1]} patches visible; use a value in [0, 1) such as 0.75")
+        self.grid = grid
+        self.num_patches = grid[0] * grid[1]
+        self.patch_dim = config.patch_size ** 2 * shape[0]
+        self.encoder = MAEEncoder(shape, config.patch_size, config.embed_dim, config.depth, config.heads,
+                                  config.mlp_ratio, config.pos_embed)
+        self.decoder = MAEDecoder(grid, config.embed_dim, config.decoder_dim, config.decoder_depth,
+                                  config.decoder_heads, config.mlp_ratio, self.patch_dim, config.pos_embed)
+        init_vit_weights(self)
+        nn.init.normal_(self.encoder.cls, std=0.02)
+        nn.init.normal_(self.decoder.mask_token, std=0.02)
+
+    # --- the model of the figure: mask, encode visible, decode all --------------------------------
+
+    def forward_masked(self, x: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Predicted patches N×L×d for all positions and the mask N×L (1 = hidden)."""
+        keep, mask, restore = random_masking(len(x), self.num_patches, self.config.mask_ratio, generator, x.device)
+        return self.decoder(self.encoder(x, keep), restore), mask
+
+    def targets(self, x: Tensor) -> Tensor:
+        patches = patchify(x, self.config.patch_size)
+        if self.config.norm_pix_loss:
+            mean, var = patches.mean(-1, keepdim=True), patches.var(-1, keepdim=True)
+            patches = (patches - mean) / (var + 1e-6).sqrt()
+        return patches
+
+    def loss(self, batch: dict) -> dict:
+        x = batch["x"]
+        pred, mask = self.forward_masked(x)
+        loss = masked_patch_loss(pred, self.targets(x), mask)
+        per_pixel = loss.detach() / (mask.sum(1).mean() * self.patch_dim)
+        return {"loss": loss, "mse": per_pixel}
+
+    def players(self) -> list[Player]:
+        # AdamW with β2 = 0.95 and weight decay on matrices only, as in the MAE paper
+        decay = [p for n, p in self.named_parameters() if p.dim() >= 2 and p.requires_grad]
+        other = [p for n, p in self.named_parameters() if p.dim() < 2 and p.requires_grad]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.config.weight_decay},
+                                 {"params": other, "weight_decay": 0.0}], lr=self.config.lr, betas=(0.9, 0.95))
+        return [Player("mae", decay + other, opt, self.loss)]
+
+    # --- capabilities ------------------------------------------------------------------------------
+
+    def backbone(self) -> MAEEncoder:
+        """The pre-trained encoder (images -> tokens); the decoder is only needed for pre-training."""
+        return self.encoder
+
+    def pool(self, tokens: Tensor) -> Tensor:
+        return tokens[:, 0] if self.config.pool == "cls" else tokens[:, 1:].mean(1)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Features N×embed_dim: the encoder on all patches, unmasked, pooled."""
+        return self.pool(self.encoder(x))
+
+    def _pixels(self, pred: Tensor, x: Tensor) -> Tensor:
+        """Predicted patches back to pixel space (undoing per-patch normalisation with the true
+        patch statistics, as MAE's visualisations do)."""
+        if self.config.norm_pix_loss:
+            patches = patchify(x, self.config.patch_size)
+            pred = pred * (patches.var(-1, keepdim=True) + 1e-6).sqrt() + patches.mean(-1, keepdim=True)
+        return pred
+
+    def mask_and_reconstruct(self, x: Tensor, generator: torch.Generator | None = None
+                             ) -> tuple[Tensor, Tensor, Tensor]:
+        """(masked image with hidden patches grey, reconstruction with the visible patches pasted
+        back, mask N×gh×gw with 1 = hidden). ``generator`` fixes the masks (global RNG if None)."""
+        p, c = self.config.patch_size, self.image_shape[0]
+        pred, mask = self.forward_masked(x, generator)
+        patches = patchify(x, p)
+        m = mask[..., None]
+        recon = patches * (1 - m) + self._pixels(pred, x).clamp(0, 1) * m
+        masked = patches * (1 - m) + 0.5 * m
+        return (unpatchify(masked, p, self.grid, c), unpatchify(recon, p, self.grid, c),
+                mask.view(len(x), *self.grid))
+
+    def reconstruct(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Masked-then-reconstructed images; the same masks every call unless a generator is given."""
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        return self.mask_and_reconstruct(x, generator)[1]
+
+    def preview(self, batch: dict) -> Tensor:
+        """Rows of eight: masked, reconstructed, ground truth."""
+        x = batch["x"][:24]
+        masked, recon, _ = self.mask_and_reconstruct(x, torch.Generator().manual_seed(0))
+        rows = [t for i in range(0, len(x), 8) for t in (masked[i:i + 8], recon[i:i + 8], x[i:i + 8])]
+        return torch.cat(rows)
+
+
+class MAEClassifier(nn.Module):
+    """A classifier on a pre-trained MAE's encoder: linear probe (``freeze=True``) or fine-tuning.
+
+        mae = genlab.load("runs/mae")
+        clf = MAEClassifier(mae, num_classes=10)
+        opt = torch.optim.AdamW(clf.parameters(), lr=3e-4, weight_decay=0.05)
+        for batch in data.batches(128):
+            loss = F.cross_entropy(clf(batch["x"]), batch["y"])
+            opt.zero_grad(); loss.backward(); opt.step()
+
+    The head is a BatchNorm without affine parameters then a linear layer (MAE's probe head); with
+    ``freeze`` only the head trains and the encoder stays in eval mode.
+    """
+
+    def __init__(self, mae: MAE, num_classes: int, freeze: bool = False):
+        super().__init__()
+        self.mae = mae
+        self.freeze = freeze
+        dim = mae.config.embed_dim
+        self.head = nn.Sequential(nn.BatchNorm1d(dim, affine=False), nn.Linear(dim, num_classes))
+        if freeze:
+            mae.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "MAEClassifier":
+        super().train(mode)
+        if self.freeze:
+            self.mae.eval()
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.freeze:
+            with torch.no_grad():
+                features = self.mae.encode(x)
+        else:
+            features = self.mae.encode(x)
+        return self.head(features)
+
+
+__all__ = ["MAE", "MAEConfig", "MAEClassifier", "MAEEncoder", "MAEDecoder", "masked_patch_loss"]

@@ -1,0 +1,128 @@
+"""VQ-VAE (van den Oord et al. 2017): a convolutional autoencoder with a discrete code grid.
+
+    z_e = E(x)                     N×D×h×w (28×28 → 7×7 with two stride-2 convolutions)
+    z_q = e_{k(i)},  k(i) = argmin_k ‖z_e(i) − e_k‖²    (nearest of K codebook vectors)
+    x̂  = G(z_e + sg[z_q − z_e])    straight-through: the decoder sees z_q, the encoder gets ∂/∂z_q
+    total = r_loss + ‖sg[z_e] − e‖² + β‖z_e − sg[e]‖²                  (β = 0.25)
+
+With ``ema=true`` the codebook follows moving averages of its assigned encoder outputs and the
+middle (codebook) term is dropped. An image is stored as h·w indices, i.e. h·w·log2 K bits.
+
+There is no ``sample`` yet: generating needs a prior over the code grid (a PixelCNN fitted to the
+indices of the training images), which the autoregressive family adds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..nn import VectorQuantizer, conv_stack_sizes
+from ..registry import register
+from .ae import reconstruction_loss
+from .base import GenerativeModel, ModelConfig, Player, adam
+
+
+def down_convs(in_channels: int, channels: Sequence[int]) -> list[nn.Module]:
+    """Stride-2 3×3 'same' convolutions with ReLU (size ⌈in/2⌉ each), as in seed 000's encoder."""
+    layers: list[nn.Module] = []
+    c = in_channels
+    for out_c in channels:
+        layers += [nn.Conv2d(c, out_c, 3, stride=2, padding=1), nn.ReLU()]
+        c = out_c
+    return layers
+
+
+def up_convs(image_hw: tuple[int, int], channels: Sequence[int]) -> list[nn.Module]:
+    """Stride-2 transposed convolutions from the coarsest grid back to ``image_hw`` (mirror of
+    :func:`down_convs`), output padding chosen per layer so odd sizes come back exactly."""
+    hs, ws = conv_stack_sizes(image_hw[0], len(channels)), conv_stack_sizes(image_hw[1], len(channels))
+    layers: list[nn.Module] = []
+    c = channels[-1]
+    for i, out_c in enumerate(reversed(channels)):
+        level = len(channels) - i
+        op = (hs[level - 1] - (2 * hs[level] - 1), ws[level - 1] - (2 * ws[level] - 1))
+        layers += [nn.ConvTranspose2d(c, out_c, 3, stride=2, padding=1, output_padding=op), nn.ReLU()]
+        c = out_c
+    return layers
+
+
+@dataclass
+class VQVAEConfig(ModelConfig):
+    num_codes: int = 64                    # K: 7·7·log2(64) = 294 bits per 28×28 image
+    code_dim: int = 16                     # D
+    channels: tuple[int, ...] = (32, 64)   # stride-2 convolutions: the grid is the image size / 2^len
+    beta: float = 0.25                     # commitment weight
+    ema: bool = False                      # codebook by moving averages instead of the codebook loss
+    decay: float = 0.99                    # EMA decay γ
+    restart_after: int = 5                 # training steps unused before a code is re-initialised (0: never)
+    loss: Literal["bce", "mse"] = "bce"
+    lr: float = 2e-3
+
+
+@register("vq-vae", VQVAEConfig, "VQ-VAE: conv encoder to a 7×7 grid of codebook indices, straight-through decoder")
+class VQVAE(GenerativeModel):
+    missing_capability_hints = {
+        "sample": "a VQ-VAE samples through a prior over its code grid (a PixelCNN on the indices), which is "
+                  "not available yet; use `genlab reconstruct`"}
+
+    def __init__(self, config: VQVAEConfig):
+        super().__init__(config)
+        c, h, w = config.image_shape
+        ch = tuple(config.channels)
+        self.encoder = nn.Sequential(
+            *down_convs(c, ch), nn.Conv2d(ch[-1], ch[-1], 3, padding=1), nn.ReLU(),
+            nn.Conv2d(ch[-1], config.code_dim, 1))
+        self.quantizer = VectorQuantizer(config.num_codes, config.code_dim, ema=config.ema, decay=config.decay,
+                                         restart_after=config.restart_after)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(config.code_dim, ch[-1], 3, padding=1), nn.ReLU(), *up_convs((h, w), ch),
+            nn.Conv2d(ch[0], c, 3, padding=1), nn.Sigmoid())
+        self.grid = (conv_stack_sizes(h, len(ch))[-1], conv_stack_sizes(w, len(ch))[-1])
+
+    def code_bits(self) -> float:
+        """Bits needed to store one image's code: h·w·log2 K."""
+        return self.grid[0] * self.grid[1] * math.log2(self.config.num_codes)
+
+    def encode_indices(self, x: Tensor) -> Tensor:
+        """The code grid: N×h×w codebook indices (long)."""
+        z_e = self.encoder(x)
+        flat = z_e.movedim(1, -1).reshape(-1, self.config.code_dim)
+        return self.quantizer.nearest(flat).view(z_e.shape[0], *z_e.shape[2:])
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The quantised code z_q, N×D×h×w floats (generic tools flatten it; the indices are
+        :meth:`encode_indices`). Unlike training, this never changes the codebook."""
+        return self.quantizer.lookup(self.encode_indices(x))
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Decode N×D×h×w vectors as given (codes, or points between codes when interpolating)."""
+        return self.decoder(z)
+
+    def decode_indices(self, indices: Tensor) -> Tensor:
+        return self.decode(self.quantizer.lookup(indices))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, batch: dict) -> dict:
+        x = batch["x"]
+        q = self.quantizer(self.encoder(x))
+        x_hat = self.decoder(q.z_q)
+        recon = reconstruction_loss(x_hat, x, self.config.loss)
+        total = recon + q.codebook_loss + self.config.beta * q.commitment_loss
+        out = {"loss": total, "recon": recon, "commitment": q.commitment_loss.detach(),
+               "perplexity": q.perplexity, "codes_used": q.usage}
+        if not self.config.ema:
+            out["codebook"] = q.codebook_loss.detach()
+        return out
+
+    def players(self) -> list[Player]:
+        params = [p for p in self.parameters() if p.requires_grad]
+        return [Player("vq-vae", params, adam(params, self.config.lr), self.loss)]
+
+
+__all__ = ["VQVAE", "VQVAEConfig", "down_convs", "up_convs"]
