@@ -75,6 +75,21 @@ def test_vae_total_is_weighted_sum():
     assert torch.allclose(out["loss"], 2.0 * out["recon"] + 0.25 * out["kl"])
 
 
+def test_reparameterisation_carries_reconstruction_gradients_to_the_encoder():
+    # with k2 = 0 the log-variance head is reached only through z = μ + σ·ε
+    model = genlab.create("vae", kl_weight=0.0, latent_dim=3)
+    torch.manual_seed(0)
+    model.loss({"x": torch.rand(6, 1, 28, 28)})["loss"].backward()
+    assert model.logvar.weight.grad.abs().sum() > 0 and model.mu.weight.grad.abs().sum() > 0
+    mu = torch.tensor([0.3, -1.0], requires_grad=True)
+    logvar = torch.tensor([0.4, -0.2], requires_grad=True)
+    eps = torch.tensor([1.5, -0.7])
+    z = mu + eps * (0.5 * logvar).exp()
+    z.sum().backward()
+    assert torch.allclose(mu.grad, torch.ones(2))                                   # ∂z/∂μ = 1
+    assert torch.allclose(logvar.grad, 0.5 * eps * (0.5 * logvar.detach()).exp())   # ∂z/∂log σ² = ½σε
+
+
 def test_kl_warmup_ramps_the_kl_weight_per_epoch():
     model = genlab.create("vae", kl_weight=0.5, kl_warmup_epochs=4)
     x = torch.rand(4, 1, 28, 28)

@@ -74,7 +74,8 @@ class AE(Autoencoder):
             nn.Flatten(), MLP(sizes, act=config.activation, out_act=config.code_activation))
         self.decoder = nn.Sequential(
             MLP(sizes[::-1], act=config.activation, out_act="sigmoid"), nn.Unflatten(1, tuple(config.image_shape)))
-        init_linear(self, sigmoid_gain=4.0)
+        # the seeds' all-sigmoid autoencoder otherwise starts with every code unit flat at ½
+        init_linear(self, sigmoid_gain=4.0 if config.code_activation == "sigmoid" else 1.0)
 
 
 @dataclass

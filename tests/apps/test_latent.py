@@ -157,14 +157,14 @@ def latent_runs(tmp_path_factory, mnist):
     small = train.subset(range(0, 4000, 8))
     root = tmp_path_factory.mktemp("latent")
     runs = {}
-    for name, kw in (("vae", {"latent_dim": 2}), ("conv-ae", {}), ("test-generator", {})):
+    for name, kw in (("vae", {"latent_dim": 2}), ("conv-ae", {}), ("cvae", {}), ("test-generator", {})):
         model = genlab.create(name, data=small, **kw)
         genlab.train(model, small, epochs=1, out=root / name, progress=False, data_info={"spec": "mnist5k"})
         runs[name] = root / name
     return runs
 
 
-@pytest.mark.parametrize("name", ["vae", "conv-ae"])
+@pytest.mark.parametrize("name", ["vae", "conv-ae", "cvae"])
 def test_latent_commands_end_to_end(latent_runs, name, tmp_path, capsys):
     from PIL import Image
 
