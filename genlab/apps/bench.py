@@ -10,8 +10,8 @@ from ..registry import get, names
 from ..train import runs, train
 from .evaluate import evaluate
 
-COLUMNS = ("fid", "kid", "is", "precision", "recall", "coverage", "classes_found", "neg_elbo", "iwae_nll", "mse",
-           "psnr", "ssim", "probe_codes")
+COLUMNS = ("fid", "kid", "is", "precision", "recall", "coverage", "classes_found", "neg_elbo", "iwae_nll", "nll",
+           "bits_per_dim", "mse", "psnr", "ssim", "probe_codes")
 
 
 def bench(models: list[str] | None = None, budget_seconds: float = 60.0, out: str | Path = "bench",
