@@ -40,6 +40,7 @@ class MAEConfig(ModelConfig):
     norm_pix_loss: bool = False           # targets normalised per patch (mean 0, variance 1)
     weight_decay: float = 0.05
     lr: float = 1e-3
+    steps_per_batch: int = 4              # optimiser steps per batch, each with fresh masks
 
 
 def masked_patch_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -119,6 +120,9 @@ class MAE(GenerativeModel):
             if heads < 1 or width < 4 or width % 4 or width % heads:
                 raise ConfigError(f"{key}={width} must be a multiple of 4 and of {heads_key}={heads}; "
                                   f"e.g. --set {key}=64 --set {heads_key}=4")
+        if config.steps_per_batch < 1:
+            raise ConfigError(f"steps_per_batch={config.steps_per_batch} must be at least 1; "
+                              "e.g. --set steps_per_batch=4")
         if not 0.0 <= config.mask_ratio < 1.0 or round(config.mask_ratio * grid[0] * grid[1]) >= grid[0] * grid[1]:
             raise ConfigError(f"mask_ratio={config.mask_ratio} must leave at least one of the "
                               f"{grid[0] * grid[1]} patches visible; use a value in [0, 1) such as 0.75")
@@ -160,7 +164,9 @@ class MAE(GenerativeModel):
         other = [p for n, p in self.named_parameters() if p.dim() < 2 and p.requires_grad]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.config.weight_decay},
                                  {"params": other, "weight_decay": 0.0}], lr=self.config.lr, betas=(0.9, 0.95))
-        return [Player("mae", decay + other, opt, self.loss)]
+        # several masks per batch: the small model needs many steps to leave the plateau where it
+        # predicts the mean image, and a new mask makes each step a new task
+        return [Player("mae", decay + other, opt, self.loss, steps=self.config.steps_per_batch)]
 
     # --- capabilities ------------------------------------------------------------------------------
 

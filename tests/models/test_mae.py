@@ -101,6 +101,8 @@ def test_bad_configs_refused():
         genlab.create("mae", embed_dim=30)
     with pytest.raises(ConfigError, match="mask_ratio"):
         genlab.create("mae", mask_ratio=1.0)
+    with pytest.raises(ConfigError, match="steps_per_batch"):
+        genlab.create("mae", steps_per_batch=0)
 
 
 def test_training_learns_to_fill_in(small):
