@@ -98,16 +98,19 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> Tensor:
     return pixels.view(h, w, c).permute(2, 0, 1).float().div(255).unsqueeze(0)
 
 
-def parse_ints(text: str | None, flag: str) -> list[int] | None:
-    """``"2,8,16"`` -> [2, 8, 16]; a ConfigError naming ``flag`` for anything else."""
+def parse_ints(text: str | None, flag: str, count: int | None = None, least: int = 1) -> list[int] | None:
+    """``"2,8,16"`` -> [2, 8, 16]; exactly ``count`` values when given, else at least ``least``;
+    a ConfigError naming ``flag`` for anything else."""
     if text is None:
         return None
     try:
         values = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
         raise ConfigError(f"{flag} expects comma-separated integers, got {text!r}") from None
-    if not values:
-        raise ConfigError(f"{flag} expects at least one integer, got {text!r}")
+    if count is not None and len(values) != count:
+        raise ConfigError(f"{flag} expects {count} integers, got {len(values)} ({text!r})")
+    if len(values) < least:
+        raise ConfigError(f"{flag} expects at least {least} integer(s), got {text!r}")
     return values
 
 

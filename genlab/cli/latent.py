@@ -3,23 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from ..apps.common import parse_ints
 from .use import _data, _load, _out, _positive
-
-
-def _ints(text: str | None, flag: str, count: int | None = None, least: int = 2) -> list[int] | None:
-    from ..errors import ConfigError
-
-    if text is None:
-        return None
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise ConfigError(f"{flag} expects comma-separated integers, got {text!r}") from None
-    if count is not None and len(values) != count:
-        raise ConfigError(f"{flag} expects {count} integers, got {len(values)} ({text!r})")
-    if count is None and len(values) < least:
-        raise ConfigError(f"{flag} expects at least {least} integer(s), got {text!r}")
-    return values
 
 
 def _run_data(args, model):
@@ -102,7 +87,7 @@ def run_interpolate(args) -> int:
 
     _positive(args.steps, "--steps")
     model = _load(args.run)
-    seeds = _ints(args.seeds, "--seeds", 2)
+    seeds = parse_ints(args.seeds, "--seeds", 2)
     if seeds is not None:
         images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode)
         what = f"seed {seeds[0]} → seed {seeds[1]}"
@@ -110,7 +95,7 @@ def run_interpolate(args) -> int:
         model.require("encode", "interpolation between images needs an encoder; use --seeds A,B to "
                                 "interpolate between prior draws")
         data = _data(args, model)
-        through, index = _ints(args.through, "--through"), _ints(args.index, "--index")
+        through, index = parse_ints(args.through, "--through", least=2), parse_ints(args.index, "--index", least=2)
         if through:
             points, what = latent.pick_classes(data, through), "classes " + " → ".join(map(str, through))
         elif index:
@@ -133,7 +118,7 @@ def run_manifold(args) -> int:
     from ..viz.plots import figure_to_png, manifold_grid
 
     model = _load(args.run)
-    dims = _ints(args.dims, "--dims", 2)
+    dims = parse_ints(args.dims, "--dims", 2)
     m = manifold(model, n=args.n, data=_run_data(args, model), dims=tuple(dims) if dims else None)
     fig = manifold_grid(m.images, m.xs, m.ys, title=f"decoded grid: {m.axes}")
     print(figure_to_png(fig, _out(args, "manifold.png")))
@@ -151,7 +136,7 @@ def run_traverse(args) -> int:
     if args.index is not None:
         model.require("encode", "--index traverses around an image's code")
         x = data.x[args.index]
-    dims = _ints(args.dims, "--dims", least=1)
+    dims = parse_ints(args.dims, "--dims")
     images, dims = traverse(model, x, data, dims=dims, steps=args.steps, span=args.span)
     rows = images.view(len(dims), args.steps, *images.shape[1:])
     print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), _out(args, "traverse.png")))
