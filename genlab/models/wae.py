@@ -24,8 +24,8 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from ..nn import ConvDecoder, ConvEncoder
 from ..registry import register
-from .ae import reconstruction_loss
-from .base import GenerativeModel, ModelConfig, Player, adam
+from .ae import Autoencoder, reconstruction_loss
+from .base import ModelConfig, Player, adam
 
 KERNELS = ("imq", "rbf")
 
@@ -67,21 +67,12 @@ class WAEConfig(ModelConfig):
 
 
 @register("wae", WAEConfig, "Wasserstein autoencoder (WAE-MMD): recon + λ·MMD(q(z), N(0, I)), IMQ kernel")
-class WAE(GenerativeModel):
+class WAE(Autoencoder):
     def __init__(self, config: WAEConfig):
         super().__init__(config)
         self.encoder = nn.Sequential(ConvEncoder(config.image_shape, config.channels, config.hidden),
                                      nn.Linear(config.hidden, config.latent_dim))
         self.decoder = ConvDecoder(config.image_shape, config.channels, config.latent_dim)
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.encoder(x)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.decoder(z)
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         z = torch.randn(n, self.config.latent_dim, generator=generator)
