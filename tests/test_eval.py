@@ -1,9 +1,15 @@
 """`genlab eval` / `compare` / `bench` end to end (a judge is trained once into a temporary cache)."""
 import json
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
+from genlab.apps.evaluate import nearest_grid
+from genlab.apps.report import build_report
 from genlab.cli import main
+from genlab.metrics import memorization
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +41,27 @@ def test_eval_vae_all_metrics(runs, capsys):
     assert result["not_applicable"] == {}
     assert m["iwae_nll"] <= m["neg_elbo"] + 0.5
     assert 1.0 <= m["is"] <= 10.0 and m["classes_found"] >= 5
-    assert result["judge"]["test_accuracy"] >= 0.98
-    assert json.loads((runs / "vae" / "eval.json").read_text())["metrics"] == m
+    assert result["judge"]["test_accuracy"] >= 0.98 and result["features"]["name"] == "judge"
+    saved = json.loads((runs / "vae" / "eval.json").read_text())
+    assert saved["metrics"] == m and saved["images"] == {"nearest": "nearest.png"}
+    grid = Image.open(runs / "vae" / "nearest.png")
+    assert grid.height > 3 * 28 and grid.width > 12 * 28  # 3 rows of 12 digits
+    html = build_report(runs / "vae").read_text()
+    assert "Memorisation check" in html and "judge classifier trained on mnist5k" in html
+
+
+def test_nearest_grid_pairs_each_sample_with_its_nearest_training_image():
+    g = torch.Generator().manual_seed(0)
+    train, test = torch.rand(50, 1, 8, 8, generator=g), torch.rand(20, 1, 8, 8, generator=g)
+    fake = torch.cat([train[[7, 3]], torch.rand(4, 1, 8, 8, generator=g)])
+    mem = memorization(fake, train, test, fake.flatten(1), train.flatten(1))
+    image = np.asarray(nearest_grid(fake, train, mem, k=3).convert("L"), dtype=float)
+    s = image.shape[0] // (3 * 10 + 2)  # three rows of 8-px images with 2-px padding, scaled by s
+    rows = [image[(2 + 10 * r) * s:(10 + 10 * r) * s, -(3 * 10) * s:] for r in range(3)]
+    # the two copies come first (distance 0): their columns are identical in all three rows
+    copies = slice(0, 18 * s)
+    assert np.array_equal(rows[0][:, copies], rows[1][:, copies]) and np.array_equal(rows[1], rows[2])
+    assert not np.array_equal(rows[0], rows[1])  # the third sample is novel
 
 
 def test_eval_autoencoder_lists_sample_metrics_as_not_applicable(runs, capsys):
@@ -51,9 +76,21 @@ def test_compare_and_unknown_metric(runs, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["compare", str(runs / "vae"), str(runs / "conv-ae"), "--n", "200", "--out", str(out)]) == 0
     html = out.read_text()
-    assert "vae" in html and "conv-ae" in html and "n/a" in html and html.count("data:image/png;base64,") >= 2
+    assert "vae" in html and "conv-ae" in html and "n/a" in html
+    gallery = html.split('<div class="gallery">', 1)[1].split("</div>", 1)[0]
+    assert gallery.count("data:image/png;base64,") == 2  # the two runs' grids side by side
+    assert "vae: samples" in gallery and "conv-ae: held-out images" in gallery
     assert main(["eval", str(runs / "vae"), "--metrics", "fid,bleu"]) == 2
     assert "unknown metric(s) bleu" in capsys.readouterr().err
+
+
+def test_inception_features_without_weights_is_one_line(runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GENLAB_INCEPTION", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["eval", str(runs / "vae"), "--features", "inception", "--metrics", "fid"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no Inception-v3 weights found" in err and "GENLAB_INCEPTION" in err
 
 
 def test_bench_writes_leaderboard(cache, tmp_path, capsys):

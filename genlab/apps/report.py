@@ -88,13 +88,21 @@ def build_report(run_dir: str | Path, data: ImageData | None = None, model=None)
 
     if (run_dir / "eval.json").is_file():
         from ..io import read_json
-        from .evaluate import LABELS
+        from .evaluate import LABELS, describe_features
 
         ev = read_json(run_dir / "eval.json")
-        report.section("Evaluation", f"`genlab eval` on {ev.get('n')} held-out images ({ev.get('seconds')} s).")
+        looked = describe_features(ev)
+        report.section("Evaluation", f"`genlab eval` on {ev.get('n')} held-out images ({ev.get('seconds')} s)."
+                       + (f" Sample metrics look through the {looked}." if looked else ""))
         report.table([{"metric": LABELS.get(k, (k, ""))[0], "value": f"{v:.4g}", "note": LABELS.get(k, ("", ""))[1]}
                       for k, v in ev.get("metrics", {}).items()]
                      + [{"metric": k, "value": "n/a", "note": why} for k, why in ev.get("not_applicable", {}).items()])
+        nearest = (ev.get("images") or {}).get("nearest")
+        grid = run_dir / Path(nearest).name if nearest else None  # .name: only files inside the run folder
+        if grid is not None and grid.is_file():
+            report.image(grid, caption="Memorisation check (seed 003): the generated samples closest to a training "
+                         "image (top row) above their nearest training images in pixel space and in feature space. "
+                         "Copies of training images would show up here as identical columns.")
 
     metrics_path = run_dir / runs.METRICS
     if metrics_path.is_file():

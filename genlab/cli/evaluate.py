@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    from ..apps.evaluate import METRICS
+    from ..apps.evaluate import FEATURE_EXTRACTORS, METRICS
 
     p = sub.add_parser("eval", help="measure a trained run with every metric it can serve")
     p.add_argument("run")
@@ -14,6 +15,10 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, default=1000, help="held-out images and generated samples to compare")
     p.add_argument("--iwae-k", type=int, default=100, help="importance samples for the IWAE NLL estimate")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--features", default="auto", choices=FEATURE_EXTRACTORS,
+                   help="network the sample metrics look through: the data's judge classifier, Inception-v3 "
+                        "(weights from GENLAB_INCEPTION, never downloaded), or auto (judge for labelled data, "
+                        "Inception-v3 for unlabelled RGB images when weights exist)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run_eval)
 
@@ -34,9 +39,15 @@ def add_parser(sub) -> None:
 def run_eval(args) -> int:
     from ..apps.evaluate import evaluate_run, format_table, parse_metrics
 
-    result = evaluate_run(args.run, parse_metrics(args.metrics), n=args.n, iwae_k=args.iwae_k, seed=args.seed)
+    result = evaluate_run(args.run, parse_metrics(args.metrics), n=args.n, iwae_k=args.iwae_k, seed=args.seed,
+                          feature_extractor=args.features, log=_note)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
+
+
+def _note(message: str) -> None:
+    # progress goes to stderr so that --json keeps stdout to one JSON object
+    print(message, file=sys.stderr, flush=True)
 
 
 def run_compare(args) -> int:

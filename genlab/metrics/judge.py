@@ -47,7 +47,10 @@ class Judge(nn.Module):
     def _chunks(self, fn, x: Tensor, batch_size: int = 500) -> Tensor:
         was = self.training
         self.eval()
-        out = torch.cat([fn(x[i:i + batch_size].float()) for i in range(0, len(x), batch_size)])
+        # channels-last inputs (with the weights made channels-last by train_judge/load_judge) take
+        # oneDNN's faster convolution path on the CPU (~25%)
+        out = torch.cat([fn(x[i:i + batch_size].float().contiguous(memory_format=torch.channels_last))
+                         for i in range(0, len(x), batch_size)])
         self.train(was)
         return out
 
@@ -56,6 +59,16 @@ class Judge(nn.Module):
 
     def probs_of(self, x: Tensor) -> Tensor:
         return self._chunks(lambda b: self(b).softmax(1), x)
+
+    def embed(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Features and class probabilities in one pass."""
+        def both(b: Tensor) -> Tensor:
+            f = self.features(b)
+            return torch.cat([f, self.out(f).softmax(1)], 1)
+
+        d = self.arch["feature_dim"]
+        out = self._chunks(both, x)
+        return out[:, :d], out[:, d:]
 
     def predict(self, x: Tensor) -> Tensor:
         return self.probs_of(x).argmax(1)
@@ -98,7 +111,7 @@ def train_judge(data_spec: str = "mnist5k", epochs: int = 10, seed: int = 0, ima
             "classes": train.classes, "test_accuracy": accuracy, "epochs": epochs, "seed": seed,
             "seconds": round(time.perf_counter() - started, 1), "feature_dim": judge.arch["feature_dim"],
             "arch": judge.arch}
-    return judge.eval(), info
+    return judge.eval().to(memory_format=torch.channels_last), info
 
 
 def _fit(judge, train, epochs, opt, sched, g, progress) -> None:
@@ -136,7 +149,7 @@ def load_judge(folder: Path) -> tuple[Judge, dict]:
     except (CheckpointError, KeyError, TypeError, RuntimeError) as exc:
         raise CheckpointError(f"the cached judge in {folder} is unusable ({str(exc).splitlines()[0]}); retrain it "
                               f"with `genlab judge train --data {folder.name.rsplit('-', 1)[0]} --overwrite`") from None
-    return judge.eval(), info
+    return judge.eval().to(memory_format=torch.channels_last), info
 
 
 def get_judge(data_spec: str, image_shape, train_if_missing: bool = True, progress: bool = False,
@@ -164,21 +177,28 @@ INCEPTION_NAMES = ("pt_inception-2015-12-05*", "weights-inception-2015-12-05*", 
 
 
 def inception_weights_path() -> Path | None:
-    """User-provided Inception-v3 weights: $GENLAB_INCEPTION, or torchmetrics'/torch-fidelity's caches."""
+    """User-provided Inception-v3 weights: $GENLAB_INCEPTION, or torchmetrics'/torch-fidelity's caches.
+
+    In a cache folder a converted ``.safetensors`` file wins over the ``.pth`` beside it.
+    """
     if os.environ.get("GENLAB_INCEPTION"):
         path = Path(os.environ["GENLAB_INCEPTION"]).expanduser()
         return path if path.is_file() else None
     torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
     for folder in (torch_home / "hub" / "checkpoints", Path.home() / ".cache" / "torch-fidelity"):
-        for pattern in INCEPTION_NAMES:
-            found = sorted(folder.glob(pattern))
-            if found:
-                return found[0]
+        found = sorted({p for pattern in INCEPTION_NAMES for p in folder.glob(pattern)},
+                       key=lambda p: (p.suffix != ".safetensors", p.name))
+        if found:
+            return found[0]
     return None
 
 
-def require_inception() -> Path:
-    path = inception_weights_path()
+def require_inception(path: str | Path | None = None) -> Path:
+    """``path`` (or the weights found by :func:`inception_weights_path`), checked to be safetensors."""
+    if path is None and os.environ.get("GENLAB_INCEPTION") and inception_weights_path() is None:
+        raise GenlabError(f"GENLAB_INCEPTION is set to {os.environ['GENLAB_INCEPTION']}, which is not a file; point "
+                          "it at a .safetensors file of the FID Inception-v3 weights")
+    path = Path(path).expanduser() if path is not None else inception_weights_path()
     if path is None:
         raise GenlabError("no Inception-v3 weights found; genlab never downloads them: set GENLAB_INCEPTION to a "
                           ".safetensors file of the FID Inception weights (convert a .pth once, on a machine you "
@@ -186,4 +206,6 @@ def require_inception() -> Path:
     if path.suffix != ".safetensors":
         raise GenlabError(f"{path} is a pickle (.pth); genlab never unpickles files: convert it once with "
                           "safetensors.torch.save_file(torch.load(path), 'inception.safetensors') and set GENLAB_INCEPTION")
+    if not path.is_file():
+        raise GenlabError(f"Inception-v3 weights {path} do not exist; check the path")
     return path

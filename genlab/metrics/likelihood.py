@@ -11,6 +11,7 @@ Bits per dimension for exact log-likelihoods: bpd = −log p(x) / (D · ln 2).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -29,19 +30,43 @@ def _log_normal(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (((z - mu) ** 2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(-1)
 
 
+DECODE_PIXELS = 2000 * 784  # pixels decoded per call (2,000 digits): big batches run convolutions faster
+
+
+@contextmanager
+def channels_last(model):
+    """Hold 4-D weights channels-last for a while: oneDNN's (transposed) convolutions on the CPU
+    run about twice as fast that way. The model's own layout is restored afterwards."""
+    convs = [p for p in model.parameters() if p.dim() == 4]
+    if not convs or all(p.is_contiguous(memory_format=torch.channels_last) for p in convs):
+        yield model
+        return
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield model
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+
+
 @torch.no_grad()
 def log_weights(model, x: Tensor, k: int) -> Tensor:
-    """log p(x|z_k) + log p(z_k) − log q(z_k|x) for K posterior samples: K×N."""
+    """log p(x|z_k) + log p(z_k) − log q(z_k|x) for K posterior samples: K×N.
+
+    Several posterior samples per image are decoded in one call (about ``DECODE_PIXELS`` pixels).
+    """
     _needs(model, "posterior", "decode", "decoder_log_prob")
     mu, logvar = model.posterior(x)
     std = (0.5 * logvar).exp()
+    n = len(x)
+    per_call = max(1, DECODE_PIXELS // (n * x[0].numel()))
     out = []
-    for _ in range(k):
-        z = mu + std * torch.randn_like(std)
-        log_px = model.decoder_log_prob(x, model.decode(z))
-        log_pz = _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        out.append(log_px + log_pz - _log_normal(z, mu, logvar))
-    return torch.stack(out)
+    for start in range(0, k, per_call):
+        m = min(per_call, k - start)
+        z = mu + std * torch.randn(m, *std.shape, device=std.device, dtype=std.dtype)  # m×N×D
+        x_hat = model.decode(z.flatten(0, 1))
+        log_px = model.decoder_log_prob(x.expand(m, *x.shape).flatten(0, 1), x_hat).view(m, n)
+        out.append(log_px + _log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - _log_normal(z, mu, logvar))
+    return torch.cat(out)
 
 
 @torch.no_grad()
@@ -49,8 +74,9 @@ def negative_elbo(model, x: Tensor, samples: int = 1, batch_size: int = 500, see
     """Mean −ELBO in nats per image (Monte-Carlo over ``samples`` codes per image)."""
     torch.manual_seed(seed)
     total = 0.0
-    for i in range(0, len(x), batch_size):
-        total += float(-log_weights(model, x[i:i + batch_size], samples).mean(0).sum())
+    with channels_last(model):
+        for i in range(0, len(x), batch_size):
+            total += float(-log_weights(model, x[i:i + batch_size], samples).mean(0).sum())
     return total / len(x)
 
 
@@ -59,9 +85,10 @@ def iwae_nll(model, x: Tensor, k: int = 100, batch_size: int = 100, seed: int = 
     """Importance-weighted estimate of −log p(x), nats per image, with K samples."""
     torch.manual_seed(seed)
     total = 0.0
-    for i in range(0, len(x), batch_size):
-        lw = log_weights(model, x[i:i + batch_size], k)
-        total += float(-(torch.logsumexp(lw, 0) - math.log(k)).sum())
+    with channels_last(model):
+        for i in range(0, len(x), batch_size):
+            lw = log_weights(model, x[i:i + batch_size], k)
+            total += float(-(torch.logsumexp(lw, 0) - math.log(k)).sum())
     return total / len(x)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from ._blas import one_blas_thread
+
 
 def linear_probe(train_feats, train_y, test_feats, test_y, max_iter: int = 1000, seed: int = 0) -> float:
     """Test accuracy of a standardised logistic regression trained on ``train_feats``."""
@@ -13,8 +15,9 @@ def linear_probe(train_feats, train_y, test_feats, test_y, max_iter: int = 1000,
     arr = lambda t: torch.as_tensor(t).detach().flatten(1).double().numpy()  # noqa: E731
     lab = lambda t: torch.as_tensor(t).long().numpy()  # noqa: E731
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter, random_state=seed))
-    clf.fit(arr(train_feats), lab(train_y))
-    return float(clf.score(arr(test_feats), lab(test_y)))
+    with one_blas_thread():
+        clf.fit(arr(train_feats), lab(train_y))
+        return float(clf.score(arr(test_feats), lab(test_y)))
 
 
 def probe_table(codes_train, y_train, codes_test, y_test, x_train, x_test, seed: int = 0) -> dict:
@@ -24,7 +27,8 @@ def probe_table(codes_train, y_train, codes_test, y_test, x_train, x_test, seed:
     dim = torch.as_tensor(codes_train).flatten(1).shape[1]
     xtr = torch.as_tensor(x_train).flatten(1).double().numpy()
     xte = torch.as_tensor(x_test).flatten(1).double().numpy()
-    pca = PCA(min(dim, xtr.shape[1]), random_state=seed).fit(xtr)
+    with one_blas_thread():
+        pca = PCA(min(dim, xtr.shape[1]), random_state=seed).fit(xtr)
     return {"codes": linear_probe(codes_train, y_train, codes_test, y_test, seed=seed),
             "pixels": linear_probe(xtr, y_train, xte, y_test, seed=seed),
             "pca": linear_probe(pca.transform(xtr), y_train, pca.transform(xte), y_test, seed=seed)}

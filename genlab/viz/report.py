@@ -39,6 +39,8 @@ figure{margin:1rem 0 1.4rem}
 img{display:block;max-width:100%;height:auto;border:1px solid #eaeef2}
 img.pixels{image-rendering:crisp-edges;image-rendering:pixelated}
 figcaption{color:#57606a;font-size:.9rem;margin-top:.35rem}
+.gallery{display:flex;flex-wrap:wrap;gap:1.25rem;align-items:flex-start;margin:1rem 0 1.4rem}
+.gallery figure{margin:0;max-width:100%}
 .table{overflow-x:auto;margin:.8rem 0 1.2rem}
 table{border-collapse:collapse;font-size:.9rem}
 th,td{padding:.3rem .75rem;border-bottom:1px solid #d0d7de;text-align:left;vertical-align:top}
@@ -135,30 +137,14 @@ class Report:
         Pixel images (grids of digits) are shown with ``image-rendering: pixelated`` and small ones
         are displayed enlarged by an integer factor so they stay crisp; figures are shown as drawn.
         """
-        cls = "pixels"
-        if _is_figure(image):
-            from .plots import figure_png_bytes
+        self._blocks.append(_figure(image, caption, alt, nrow))
+        return self
 
-            data = figure_png_bytes(image)
-            cls = "plot"
-            uri = "data:image/png;base64," + _b64(data)
-            width = Image.open(io.BytesIO(data)).width
-        else:
-            if isinstance(image, (str, Path)):
-                uri = png_data_uri(image)
-                with Image.open(image) as im:
-                    width = im.width
-            else:
-                if not isinstance(image, Image.Image):
-                    image = grid_image(image, nrow=nrow)
-                uri = "data:image/png;base64," + _b64(_png_bytes(image))
-                width = image.width
-            width *= auto_scale(width)
-        alt_text = alt if alt is not None else (caption or "image")
-        block = f'<figure><img class="{cls}" src="{uri}" width="{width}" alt="{_esc(alt_text)}">'
-        if caption:
-            block += f"<figcaption>{_esc(caption)}</figcaption>"
-        self._blocks.append(block + "</figure>")
+    def gallery(self, items: Sequence[tuple[Any, str]], nrow: int = 8) -> "Report":
+        """Several images side by side (wrapping on narrow screens), each ``(image, caption)``
+        accepting what :meth:`image` accepts: for comparing runs at a glance."""
+        figures = "".join(_figure(image, caption, None, nrow) for image, caption in items)
+        self._blocks.append(f'<div class="gallery">{figures}</div>')
         return self
 
     # ------------------------------------------------------------------ output
@@ -194,3 +180,30 @@ def _is_figure(obj: Any) -> bool:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _figure(image: Any, caption: str = "", alt: str | None = None, nrow: int = 8) -> str:
+    cls = "pixels"
+    if _is_figure(image):
+        from .plots import figure_png_bytes
+
+        data = figure_png_bytes(image)
+        cls = "plot"
+        uri = "data:image/png;base64," + _b64(data)
+        width = Image.open(io.BytesIO(data)).width
+    else:
+        if isinstance(image, (str, Path)):
+            uri = png_data_uri(image)
+            with Image.open(image) as im:
+                width = im.width
+        else:
+            if not isinstance(image, Image.Image):
+                image = grid_image(image, nrow=nrow)
+            uri = "data:image/png;base64," + _b64(_png_bytes(image))
+            width = image.width
+        width *= auto_scale(width)
+    alt_text = alt if alt is not None else (caption or "image")
+    block = f'<figure><img class="{cls}" src="{uri}" width="{width}" alt="{_esc(alt_text)}">'
+    if caption:
+        block += f"<figcaption>{_esc(caption)}</figcaption>"
+    return block + "</figure>"

@@ -32,6 +32,15 @@ def test_fid_identity_reference_and_shift():
     assert fid(a, gaussian(2000, shift=1.0, seed=3)) > fid(a, gaussian(2000, shift=0.2, seed=3)) > fid(a, gaussian(2000, seed=3))
 
 
+def test_fid_with_fewer_samples_than_dimensions_matches_the_reference():
+    # the sample-space route (Inception's 2048-D features from fewer images) against scipy's sqrtm
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(50, 64, generator=g), torch.randn(40, 64, generator=g) * 1.3 + 0.2
+    assert fid(a, b) == pytest.approx(fid_numpy(a, b), rel=1e-4)
+    assert fid(b, a) == pytest.approx(fid_numpy(b, a), rel=1e-4)
+    assert abs(fid(a, a)) < 1e-8 * fid(a, b)
+
+
 def test_kid_unbiased_and_positive_for_shift():
     means = [kid(gaussian(500, seed=s), gaussian(500, seed=100 + s), subsets=20, subset_size=200)[0] for s in range(5)]
     shifted, _ = kid(gaussian(500, seed=1), gaussian(500, shift=1.0, seed=2), subsets=20, subset_size=200)

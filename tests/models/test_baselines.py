@@ -94,8 +94,14 @@ def test_gaussian_samples_have_model_covariance():
         assert torch.cov(hot.T).trace() == pytest.approx(4 * float(cov.trace()), rel=0.03)
 
 
-def test_gaussian_whitened_codes(small):
-    train, _ = small
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 8×8 digits: a real image set small enough (64 pixels) for quick exact fits."""
+    return genlab.load_data("digits", "train"), genlab.load_data("digits", "test")
+
+
+def test_gaussian_whitened_codes(digits):
+    train, _ = digits
     model = genlab.create("gaussian", data=train, latent_dim=20, eps=1e-3).fit(train.x)
     z = model.encode(train.x).double()
     assert z.shape == (len(train), 20)
@@ -106,8 +112,8 @@ def test_gaussian_whitened_codes(small):
     assert torch.allclose(model.encode(model.decode(z.float())).double(), z, atol=1e-3)
 
 
-def test_gaussian_prefers_digits_to_noise(small):
-    train, test = small
+def test_gaussian_prefers_digits_to_noise(digits):
+    train, test = digits
     model = genlab.create("gaussian", data=train).fit(train.x)
     digits = model.log_prob(test.x)
     noise = model.log_prob(torch.rand_like(test.x))

@@ -46,3 +46,10 @@ def test_report_write(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]
+
+
+def test_gallery_puts_figures_in_one_row():
+    html = Report("runs").gallery([(torch.rand(4, 1, 8, 8), "a: samples"), (Image.new("L", (20, 10)), "b <x>")]).html()
+    row = re.search(r'<div class="gallery">(.*?)</div>', html).group(1)
+    assert row.count("<figure>") == 2 and "<figcaption>a: samples</figcaption>" in row
+    assert "<figcaption>b &lt;x&gt;</figcaption>" in row and ".gallery{display:flex" in html
