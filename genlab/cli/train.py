@@ -67,7 +67,7 @@ def run_train(args) -> int:
         model = genlab.create(args.model, data=data, **overrides)
         out = Path(args.out or f"runs/{args.model}")
         data_info = {"spec": args.data, "image_size": args.image_size, "channels": args.channels}
-        result = genlab.train(model, data, epochs=args.epochs or 10, batch_size=args.batch_size, out=out,
+        result = genlab.train(model, data, epochs=args.epochs or getattr(model, "default_epochs", 10), batch_size=args.batch_size, out=out,
                               val_data=val, lr=args.lr, overwrite=args.overwrite, data_info=data_info,
                               **engine_kwargs(args))
     from ..train import is_rank_zero

@@ -5,6 +5,7 @@ from . import mae  # noqa: F401
 from . import baselines  # noqa: F401
 from . import sparse_coding  # noqa: F401
 from . import cvae, iwae, vqvae, wae  # noqa: F401
+from . import gan  # noqa: F401
 from .base import GenerativeModel, ModelConfig, Player
 
 __all__ = ["GenerativeModel", "ModelConfig", "Player"]

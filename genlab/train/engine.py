@@ -44,6 +44,10 @@ class Engine(L.LightningModule):
                         f"(epoch {self.current_epoch}); lower the learning rate with --lr or check the data")
                 opt.zero_grad(set_to_none=True)
                 self.manual_backward(loss)
+                if len(self._players) > 1:
+                    # each player's gradient norm: the vanishing-gradient diagnostic of adversarial games
+                    grads = [p.grad for p in player.parameters if p.grad is not None]
+                    out = {**out, "grad_norm": torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())}
                 if player.clip_grad_norm:
                     torch.nn.utils.clip_grad_norm_(player.parameters, player.clip_grad_norm)
                 opt.step()
