@@ -13,6 +13,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=None, help="PNG file (default RUN/sample.png)")
     p.add_argument("--temperature", type=float, default=1.0, help="scale of the prior noise")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, default=None,
+                   help="class to draw, for conditional models (cvae, cgan, acgan; infogan: its categorical code)")
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser("reconstruct", help="originals and reconstructions as a grid")
@@ -57,6 +59,19 @@ def _positive(value: int, flag: str) -> None:
         raise ConfigError(f"{flag} must be at least 1, got {value}")
 
 
+def _label(model, label: int, n: int) -> torch.Tensor:
+    """``--label`` as n class indices, for models whose ``sample`` takes a class (``num_classes``)."""
+    from ..errors import CapabilityError, ConfigError
+
+    classes = getattr(model, "num_classes", 0)
+    if not classes:
+        raise CapabilityError(f"model {model.registry_name!r} is not conditional, so --label has no meaning; drop "
+                              "--label, or train a conditional model (cvae, cgan, acgan, infogan)")
+    if not 0 <= label < classes:
+        raise ConfigError(f"--label must lie in 0…{classes - 1} for this {model.registry_name}, got {label}")
+    return torch.full((n,), label, dtype=torch.long)
+
+
 @torch.no_grad()
 def run_sample(args) -> int:
     from ..viz.grids import save_grid
@@ -64,8 +79,11 @@ def run_sample(args) -> int:
     _positive(args.n, "--n")
     model = _load(args.run)
     sample = model.require("sample", "it has no prior to sample from; use `genlab reconstruct` instead")
+    kwargs = {"temperature": args.temperature}
+    if args.label is not None:
+        kwargs["y"] = _label(model, args.label, args.n)
     torch.manual_seed(args.seed)
-    images = sample(args.n, temperature=args.temperature)
+    images = sample(args.n, **kwargs)
     print(save_grid(images.cpu(), _out(args, "sample.png")))
     return 0
 

@@ -5,6 +5,8 @@ KID      Bińkowski et al. 2018: unbiased MMD² with k(x, y) = (xᵀy/d + 1)³, 
 IS       Salimans et al. 2016: exp E_x KL(p(y|x) ‖ p(y))
 P/R      Kynkäänniemi et al. 2019: k-NN balls around real (fake) points cover fake (real) points
 D/C      Naeem et al. 2020: density and coverage from real points' k-NN balls
+requested-class accuracy   share of a conditional generator's samples judged the class asked for
+matched code agreement     an unsupervised code (InfoGAN's c1) against labels, after Hungarian matching
 """
 from __future__ import annotations
 
@@ -181,3 +183,53 @@ def memorization(fake, train, test, fake_feats=None, train_feats=None, test_feat
             td, _ = nearest_neighbours(test_feats, train_feats)
             out["share_closer_than_test_features"] = float((fd < td.quantile(0.05)).double().mean())
     return out
+
+
+def _labels(t) -> Tensor:
+    """Class indices from N labels or N×C probabilities."""
+    t = torch.as_tensor(t)
+    return (t.argmax(1) if t.dim() == 2 else t.flatten()).long().cpu()
+
+
+def requested_class_accuracy(requested, judged, num_classes: int | None = None) -> dict:
+    """How often a conditional generator draws the class it was asked for.
+
+    ``requested``: the N labels given to ``sample(n, y)``; ``judged``: a classifier's labels for
+    those images (N, or N×C probabilities). Returns ``accuracy`` (share judged the requested class)
+    and ``per_class`` (that share for each requested class; None for a class never requested).
+    """
+    req, got = _labels(requested), _labels(judged)
+    if len(req) != len(got) or not len(req):
+        raise ValueError(f"need as many judged labels as requested ones (and at least one), got {len(req)} and {len(got)}")
+    k = num_classes or int(max(req.max(), got.max())) + 1
+    hit = (req == got).double()
+    asked = torch.bincount(req, minlength=k).double()
+    right = torch.bincount(req, weights=hit, minlength=k)
+    per_class = [float(r / a) if a else None for r, a in zip(right, asked)]
+    return {"accuracy": float(hit.mean()), "per_class": per_class}
+
+
+def matched_code_agreement(codes, labels, num_codes: int | None = None, num_classes: int | None = None) -> dict:
+    """Agreement of an unsupervised categorical code with class labels, after the best one-to-one
+    matching of code values to classes (Hungarian algorithm on the code × class count matrix).
+
+    Used for InfoGAN's c1 against a judge's labels of the generated images (or Q's reading of real
+    images against their labels): label names are arbitrary, so code 3 may well mean digit 7.
+    Returns ``agreement`` (share of items whose code maps to their label), ``mapping`` (class for
+    each code value; −1 where a code is left unmatched because there are more codes than classes)
+    and ``confusion`` (codes × classes counts).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    c, y = _labels(codes), _labels(labels)
+    if len(c) != len(y) or not len(c):
+        raise ValueError(f"need as many labels as codes (and at least one), got {len(c)} and {len(y)}")
+    kc = num_codes or int(c.max()) + 1
+    ky = num_classes or int(y.max()) + 1
+    confusion = torch.bincount(c * ky + y, minlength=kc * ky).view(kc, ky)
+    rows, cols = linear_sum_assignment(confusion.numpy(), maximize=True)
+    mapping = [-1] * kc
+    for r, col in zip(rows, cols):
+        mapping[int(r)] = int(col)
+    agreement = float(confusion[rows, cols].sum()) / len(c)
+    return {"agreement": agreement, "mapping": mapping, "confusion": confusion.tolist()}

@@ -1,0 +1,106 @@
+"""Report sections of the conditional GANs: digits on demand judged by a classifier (cgan, acgan),
+and InfoGAN's code traversals with the categorical code matched to classes."""
+from __future__ import annotations
+
+import torch
+
+from ...errors import GenlabError
+from ...metrics.sample import matched_code_agreement, requested_class_accuracy
+from ...viz.grids import labelled_rows
+from . import report_section
+
+
+def _class_names(model, data) -> list[str]:
+    names = list(data.classes or [])
+    return names if len(names) == model.num_classes else [str(c) for c in range(model.num_classes)]
+
+
+def cached_judge(run_dir, model):
+    """The cached judge for the run's data and image shape, or (None, why): a report never trains one."""
+    from ...metrics.judge import get_judge
+    from ...train import runs
+
+    try:
+        spec = (runs.read_config(run_dir).get("data") or {}).get("spec")
+        if not spec:
+            return None, "the run records no data spec"
+        return get_judge(spec, model.image_shape, train_if_missing=False)[0], ""
+    except GenlabError as exc:
+        return None, str(exc)
+
+
+@torch.no_grad()
+def judged_samples(model, judge, per_class: int = 100, seed: int = 0, batch: int = 500) -> dict:
+    """``per_class`` samples of each class (cgan, acgan) or of each categorical-code value (infogan),
+    labelled by ``judge``. Returns the requested labels, the judge's labels and the figure:
+    ``accuracy`` (requested-class accuracy) for conditional models, ``agreement`` (matched code
+    agreement) for infogan, where code values carry no class names."""
+    k = model.num_classes
+    torch.manual_seed(seed)
+    requested = torch.arange(k).repeat_interleave(per_class)
+    images = torch.cat([model.sample(len(requested[i:i + batch]), y=requested[i:i + batch]).cpu()
+                        for i in range(0, len(requested), batch)])
+    judged = judge.predict(images).cpu()
+    out = {"requested": requested, "judged": judged, "n": len(requested),
+           "classes_found": int(judged.unique().numel())}
+    if getattr(model, "conditional", False):
+        out.update(requested_class_accuracy(requested, judged, k))
+    else:
+        out.update(matched_code_agreement(requested, judged, k, judge.num_classes))
+    return out
+
+
+@report_section("cgan", "acgan")
+@torch.no_grad()
+def conditional_sections(report, model, data, run_dir) -> None:
+    names = _class_names(model, data)
+    k, per_row = model.num_classes, 10
+    torch.manual_seed(0)
+    images = model.sample(k * per_row, y=torch.arange(k).repeat_interleave(per_row)).cpu()
+    report.section("Digits on demand", f"Row = requested class: {per_row} samples each, z ~ N(0, I), generated "
+                   "with that label.")
+    report.image(labelled_rows(list(images.view(k, per_row, *model.image_shape)), names))
+    judge, why = cached_judge(run_dir, model)
+    if judge is None:
+        report.text(f"No cached judge, so the share of samples drawn as the requested class is not measured ({why}).")
+        return
+    got = judged_samples(model, judge)
+    report.text(f"The cached judge classifier labels {got['accuracy']:.1%} of {got['n']} samples ({got['n'] // k} per "
+                f"class) as the requested class; classes it finds among them: {got['classes_found']}/{k}.")
+    report.table([{"class": names[c], "judged as requested": "n/a" if a is None else f"{a:.1%}"}
+                  for c, a in enumerate(got["per_class"])])
+    if hasattr(model, "classify"):
+        acc = float((model.classify(data.x[:1000]).cpu() == data.y[:1000]).float().mean()) if data.y is not None else None
+        if acc is not None:
+            report.text(f"AC-GAN's own auxiliary classifier on {min(len(data), 1000)} held-out images: {acc:.1%} correct.")
+
+
+@report_section("infogan")
+@torch.no_grad()
+def infogan_sections(report, model, data, run_dir) -> None:
+    k = model.num_classes
+    walk = model.traverse_codes(n_noise=10, steps=10)
+    report.section("Categorical code", f"Row = value of c1 (0…{k - 1}); columns = different noise z, the same in "
+                   "every row; continuous codes 0. Trained without labels: if c1 captured the digit class, each "
+                   "row is one digit (in an order of its own).")
+    report.image(labelled_rows(list(walk["categorical"].cpu()), [f"c1={c}" for c in range(k)]))
+    for j in range(model.config.continuous):
+        report.section(f"Continuous code c{j + 2}", f"Row = value of c1; columns: c{j + 2} from −2 to 2 (trained on "
+                       "−1…1), one z, the other continuous codes 0. The paper's MNIST codes came out as slant and width.")
+        report.image(labelled_rows(list(walk[f"continuous_{j + 1}"].cpu()), [f"c1={c}" for c in range(k)]))
+    judge, why = cached_judge(run_dir, model)
+    lines = []
+    if judge is not None:
+        got = judged_samples(model, judge)
+        lines.append(f"Generated: the judge's labels of {got['n']} samples ({got['n'] // k} per value of c1) agree "
+                     f"with c1 on {got['agreement']:.1%} after matching code values to classes one to one "
+                     f"(Hungarian algorithm); c1 = 0…{k - 1} → class {got['mapping']}.")
+    else:
+        lines.append(f"No cached judge, so the generated images' classes are not measured ({why}).")
+    if data.y is not None:
+        x, y = data.x[:1000], data.y[:1000]
+        codes = torch.cat([model.infer_codes(x[i:i + 500])[0].cpu() for i in range(0, len(x), 500)])
+        read = matched_code_agreement(codes, y, k, max(int(y.max()) + 1, 1))
+        lines.append(f"Held-out images read by Q: its c1 matches their labels on {read['agreement']:.1%} after the "
+                     "same matching (an unsupervised classifier).")
+    report.section("Does c1 mean the class?", " ".join(lines))
