@@ -32,6 +32,8 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its checkpoint")
     p.add_argument("--no-report", action="store_true", help="skip writing report.html")
+    p.add_argument("--no-diagnostics", action="store_true",
+                   help="GANs: skip the per-epoch coverage/duplicate measurements and collapse warnings")
     add_engine_options(p)
     p.set_defaults(func=run_train)
 
@@ -56,7 +58,8 @@ def run_train(args) -> int:
     from ..registry import get
 
     if args.resume:
-        result = genlab.resume(args.resume, epochs=args.epochs, **engine_kwargs(args))
+        result = genlab.resume(args.resume, epochs=args.epochs, diagnostics=not args.no_diagnostics,
+                               **engine_kwargs(args))
     else:
         if not args.model:
             raise ConfigError("name a model to train (e.g. `genlab train vae`) or pass --resume RUN; see `genlab models`")
@@ -64,12 +67,15 @@ def run_train(args) -> int:
         overrides = parse_overrides(entry.config_class, args.overrides)
         data = genlab.load_data(args.data, "train", image_size=args.image_size, channels=args.channels)
         val = genlab.load_data(args.data, "test", image_size=args.image_size, channels=args.channels)
+        import torch
+
+        torch.manual_seed(0 if args.seed is None else args.seed)  # --seed fixes the initial weights too
         model = genlab.create(args.model, data=data, **overrides)
         out = Path(args.out or f"runs/{args.model}")
         data_info = {"spec": args.data, "image_size": args.image_size, "channels": args.channels}
         result = genlab.train(model, data, epochs=args.epochs or getattr(model, "default_epochs", 10), batch_size=args.batch_size, out=out,
                               val_data=val, lr=args.lr, overwrite=args.overwrite, data_info=data_info,
-                              **engine_kwargs(args))
+                              diagnostics=not args.no_diagnostics, **engine_kwargs(args))
     from ..train import is_rank_zero
 
     if not is_rank_zero():

@@ -21,6 +21,9 @@ from .engine import Engine
 __all__ = ["train", "resume", "TrainResult", "Engine", "runs"]
 
 
+GAN_DIAGNOSTIC_SAMPLES = 500   # images drawn per epoch for coverage and near-duplicates (~1 s of judge work)
+
+
 @dataclass
 class TrainResult:
     model: GenerativeModel
@@ -47,10 +50,14 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
           seed: int = 0, accelerator: str = "auto", devices: int | str = 1, num_nodes: int = 1,
           strategy: str = "auto", precision: str = "32-true", progress: bool = True,
           overwrite: bool = False, data_info: dict | None = None, callbacks: list | None = None,
-          max_steps: int = -1, max_seconds: float | None = None, _ckpt_path: Path | None = None) -> TrainResult:
+          max_steps: int = -1, max_seconds: float | None = None, diagnostics=True,
+          _ckpt_path: Path | None = None) -> TrainResult:
     """Train ``model`` on ``data``. With ``out`` a run folder is written (config, weights,
     safetensors checkpoint, metrics.csv, a preview grid per epoch); without it nothing is written.
-    ``max_seconds`` stops training after that wall-clock budget (checked after each step)."""
+    ``max_seconds`` stops training after that wall-clock budget (checked after each step).
+    ``diagnostics``: for GANs writing a run folder, measure coverage and near-duplicates every
+    epoch and warn on mode collapse and vanishing gradients (:mod:`genlab.train.diagnostics`);
+    False switches that off, a ``diagnostics.Thresholds`` sets when the warnings fire."""
     from ..viz.grids import save_grid
 
     _quiet_lightning()
@@ -77,6 +84,14 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
         ckpt = ModelCheckpoint(dirpath=run_dir, filename="checkpoint", save_top_k=1, enable_version_counter=False)
         ckpt.FILE_EXTENSION = ".safetensors"
         cbs += [ckpt, RunFiles(run_dir, preview, save_grid)]
+        if diagnostics:
+            from .diagnostics import GANDiagnostics, is_adversarial
+
+            if is_adversarial(model):
+                spec = (data_info or {}).get("spec") or data.name
+                cbs.append(GANDiagnostics(spec, data.shape, data.spread(GAN_DIAGNOSTIC_SAMPLES).x, run_dir=run_dir,
+                                          n=GAN_DIAGNOSTIC_SAMPLES,
+                                          thresholds=None if diagnostics is True else diagnostics))
     if progress:
         cbs.append(TQDMProgressBar(refresh_rate=5))
     clock = _Throughput()

@@ -143,9 +143,10 @@ class GAN(GenerativeModel):
 
     # capabilities
     @torch.no_grad()
-    def sample(self, n: int, y: Tensor | None = None) -> Tensor:
+    def sample(self, n: int, y: Tensor | None = None, temperature: float = 1.0) -> Tensor:
+        """``n`` images; ``temperature`` scales z (below 1: typical images, less variety)."""
         z, y = self.noise(n, y)
-        return self.to_unit(self.generate(z, y, net=self.sampler()))
+        return self.to_unit(self.generate(z * temperature, y, net=self.sampler()))
 
     def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """The generator as a decoder of latent codes, so the latent tools apply to z."""

@@ -1,0 +1,56 @@
+"""Report section of every GAN: the game's curves, coverage per epoch, the warnings raised, and the
+fixed-noise grid's evolution (an animated GIF in the run folder and seed 003's strip of epochs)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...models.gan import GAN
+from ...train import runs
+from . import report_section
+
+
+# by class, so every GAN registered later gets it too; the names keep the section attached to
+# them even if one of them stops deriving from GAN
+@report_section("gan", "dcgan", "cgan", "acgan", "infogan", GAN)
+def gan_training(report, model, data, run_dir) -> None:
+    from ...io import read_json
+    from ...train.diagnostics import Thresholds, all_warnings, read_history
+    from ..diagnose import diagnostics_figure, epoch_strip, evolution_gif
+
+    run_dir = Path(run_dir)
+    metrics = run_dir / runs.METRICS
+    history = read_history(metrics) if metrics.is_file() else []
+    loss = getattr(model.config, "loss", "")
+    recorded = read_json(run_dir / "diagnostics.json") if (run_dir / "diagnostics.json").is_file() else {}
+    if history:
+        num_classes = getattr(model.config, "num_classes", 0) or None
+        warnings = recorded.get("warnings") if recorded else all_warnings(history, loss, num_classes, Thresholds())
+        scores = ("probabilities that an image is real" if loss in ("minimax", "nonsaturating")
+                  else "raw critic scores (not probabilities)")
+        how = ""
+        if recorded:
+            how = (f" Coverage and near-duplicates: {recorded.get('n')} samples drawn under a fixed seed after "
+                   "every epoch, classified by the judge"
+                   + ("" if recorded.get("judge") else " (none was cached, so classes were not counted)")
+                   + "; a near-duplicate lies closer (in pixels) to another sample than 99% of real images do "
+                   "to their nearest real neighbour.")
+        report.section("GAN training", f"The adversarial game epoch by epoch (loss {loss}): D and G losses; D(x) "
+                       f"and D(G(z)), {scores}; each player's gradient norm; the classes the judge finds among "
+                       "the samples (mode collapse shows as few classes), the share of near-duplicate samples and "
+                       "the class histogram's KL divergence to uniform." + how
+                       + " `genlab diagnose RUN` gives the verdict.")
+        report.image(diagnostics_figure(history, warnings, num_classes=num_classes))
+        if warnings:
+            report.text(f"Warnings raised during training ({len(warnings)}):")
+            report.table([{"epoch": w["epoch"], "kind": w["kind"].replace("_", " "), "message": w["message"]}
+                          for w in warnings])
+        else:
+            report.text("No warnings were raised: no mode collapse and no vanishing generator gradient.")
+
+    gif, strip = evolution_gif(run_dir), epoch_strip(run_dir)
+    if strip is not None:
+        report.section("Evolution of the fixed-noise samples",
+                       "The same 64 noise vectors decoded after chosen epochs (seed 003 shows epochs 1, 2, 3, 10 "
+                       "and 100). The animation of every epoch is in the run folder: "
+                       f"{gif.relative_to(run_dir) if gif else 'samples/evolution.gif'}.")
+        report.image(strip)
