@@ -5,6 +5,10 @@
     traverse              vary one latent dimension at a time around a code
     arithmetic            mean code of group A − mean code of group B, added to other codes
     mix                   coarse content of A with style of B (code halves, or a CVAE's label)
+
+Generators without an encoder (GANs) use them on z: seed interpolation, traversal and the manifold
+around the prior mean, class-embedding interpolation for conditional ones, and arithmetic on the z
+of judge-labelled samples (``generator_arithmetic``).
 """
 from __future__ import annotations
 
@@ -66,11 +70,53 @@ def morph(model, images: Tensor, steps: int = 8, mode: str = "linear") -> Tensor
 
 @torch.no_grad()
 def interpolate_seeds(model, seed_a: int, seed_b: int, steps: int = 10, mode: str = "spherical",
-                      temperature: float = 1.0) -> Tensor:
-    """Between two prior draws z_a, z_b ~ N(0, I) (for models without an encoder, e.g. generators)."""
-    decode = model.require("decode", "interpolating between seeds decodes prior codes")
+                      temperature: float = 1.0, label: int | None = None) -> Tensor:
+    """Between two prior draws z_a, z_b ~ N(0, I) (for models without an encoder, e.g. generators);
+    a conditional generator draws every image as class ``label``."""
+    decode = class_decoder(model, "interpolating between seeds decodes prior codes", label)
     z = torch.stack([prior_codes(model, 1, seed, temperature)[0] for seed in (seed_a, seed_b)])
     return decode(path(z, steps, mode))
+
+
+def is_conditional_generator(model) -> bool:
+    """A generator whose decode takes a class as well as z (cgan, acgan): ``conditional = True``."""
+    return bool(getattr(model, "conditional", False))
+
+
+def class_decoder(model, why: str, label: int | None = None):
+    """``decode`` for codes alone: as is for ordinary models, bound to class ``label`` for a
+    conditional generator (whose decode(z, y) needs the class)."""
+    decode = model.require("decode", why)
+    name = model.registry_name
+    if not is_conditional_generator(model):
+        if label is not None:
+            raise ConfigError(f"--label is for conditional generators; model {name!r} is unconditional")
+        return decode
+    classes = int(model.config.num_classes)
+    if label is None:
+        raise ConfigError(f"model {name!r} is conditional: choose the class to draw with --label K (0…{classes - 1})")
+    if not 0 <= label < classes:
+        raise ConfigError(f"--label {label} out of range: model {name!r} draws classes 0…{classes - 1}")
+    return lambda z: decode(z, torch.full((len(z),), label, dtype=torch.long, device=z.device))
+
+
+@torch.no_grad()
+def interpolate_classes(model, classes: list[int], steps: int = 10, seed: int = 0,
+                        temperature: float = 1.0) -> Tensor:
+    """A conditional generator's class embedding interpolated with z fixed (one prior draw, ``seed``):
+    the label weights go linearly from one-hot(c1) to one-hot(c2) (…), so each image's embedding is
+    (1 − t)·e_c1 + t·e_c2, through each class in turn."""
+    decode = model.require("decode", "class interpolation decodes codes")
+    if not is_conditional_generator(model):
+        raise ConfigError(f"--classes interpolates the class embedding of a conditional generator (cgan, acgan); "
+                          f"model {model.registry_name!r} is not one: use --seeds A,B")
+    k = int(model.config.num_classes)
+    bad = [c for c in classes if not 0 <= c < k]
+    if bad:
+        raise ConfigError(f"--classes {bad} out of range: model {model.registry_name!r} draws classes 0…{k - 1}")
+    weights = path(torch.eye(k)[classes], steps, "linear").to(model.device)   # rows sum to 1 all along
+    z = prior_codes(model, 1, seed, temperature).expand(len(weights), -1)
+    return decode(z, weights)
 
 
 def latent_size(model) -> int:
@@ -139,12 +185,14 @@ class Manifold:
 
 @torch.no_grad()
 def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int, int] | None = None,
-             quantile: float = 0.05) -> Manifold:
+             quantile: float = 0.05, label: int | None = None) -> Manifold:
     """Decode an n×n grid. A 2-D latent: the prior's quantiles Φ⁻¹(q), q ∈ [quantile, 1 − quantile]
     (Kingma & Welling's digit manifold). A larger latent: along latent dimensions ``dims`` around
     the mean code, or by default the first two principal directions of the codes of ``data``,
-    spanning the same quantiles of the codes' spread along them."""
-    decode = model.require("decode", "a manifold decodes a grid of codes")
+    spanning the same quantiles of the codes' spread along them. A generator without an encoder
+    (a GAN) has no codes of data: its grid spans the prior's quantiles along ``dims`` (default 0, 1)
+    with the other dimensions at the prior mean 0; a conditional one draws class ``label``."""
+    decode = class_decoder(model, "a manifold decodes a grid of codes", label)
     if n < 2:
         raise ConfigError(f"--n must be at least 2, got {n}")
     q = torch.linspace(quantile, 1 - quantile, n)
@@ -154,6 +202,15 @@ def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int,
         gy, gx = torch.meshgrid(normal.flip(0), normal, indexing="ij")      # rows: z2 from high to low
         grid = torch.stack([gx, gy], -1).reshape(-1, 2)
         return Manifold(decode(grid.to(model.device)).cpu(), normal, normal.flip(0), "z1, z2 (prior quantiles)")
+    if d and not callable(getattr(model, "encode", None)):
+        i, j = dims if dims is not None else (0, 1)
+        if not (0 <= i < d and 0 <= j < d):
+            raise ConfigError(f"--dims {(i, j)} out of range for a {d}-D latent")
+        gy, gx = torch.meshgrid(normal.flip(0), normal, indexing="ij")
+        grid = torch.zeros(n * n, d)
+        grid[:, i], grid[:, j] = gx.reshape(-1), gy.reshape(-1)
+        return Manifold(decode(grid.to(model.device)).cpu(), normal, normal.flip(0),
+                        f"latent dimensions {i} and {j} (prior quantiles, the others 0)")
     if data is None:
         raise ConfigError("a latent with more than two dimensions needs data to find its main directions")
     z = codes(model, data)
@@ -178,11 +235,12 @@ def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int,
 
 @torch.no_grad()
 def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims: list[int] | None = None,
-             steps: int = 9, span: float = 3.0) -> tuple[Tensor, list[int]]:
+             steps: int = 9, span: float = 3.0, label: int | None = None) -> tuple[Tensor, list[int]]:
     """One row per latent dimension: the code of ``x`` (or the prior mean 0) with that dimension set
     to values from −span to +span standard deviations (the codes' own spread when ``data`` is given,
-    else the prior's). Returns (len(dims)·steps)×C×H×W and the dimensions shown."""
-    decode = model.require("decode", "a traversal decodes codes")
+    else the prior's). A conditional generator draws class ``label``. Returns
+    (len(dims)·steps)×C×H×W and the dimensions shown."""
+    decode = class_decoder(model, "a traversal decodes codes", label)
     can_encode = callable(getattr(model, "encode", None))
     z = codes(model, data) if data is not None and can_encode else None
     if x is not None:
@@ -252,6 +310,69 @@ def arithmetic(model, data: ImageData, plus: str, minus: str, base: str, n: int 
     flat = z.flatten(1)
     rows = torch.stack([decode((flat + s * vector).view(-1, *shape)) for s in strengths])
     return rows.cpu(), vector.cpu()
+
+
+def group_class(spec: str) -> int | None:
+    """The class label a group spec names, or None for 'thick', 'thin', 'all'."""
+    try:
+        return int(str(spec).strip())
+    except ValueError:
+        return None
+
+
+@torch.no_grad()
+def generator_arithmetic(model, plus: str, minus: str, base: str, judge=None, n: int = 8, pool: int = 2000,
+                         strengths: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5), seed: int = 0,
+                         min_confidence: float = 0.9, min_members: int = 3,
+                         batch_size: int = 500) -> tuple[Tensor, Tensor, dict]:
+    """DCGAN-style arithmetic (Radford et al. 2016, §6.3) for a generator without an encoder: draw
+    ``pool`` codes from the model's own prior (``noise``), generate them, put each sample in the
+    groups — a class by the ``judge`` classifier's label (only samples it is ``min_confidence``
+    sure of), or for a conditional generator by the class it was asked to draw; thick/thin by ink —
+    and use the mean z of each group as :func:`arithmetic` uses mean codes. Returns (rows, the
+    attribute vector, what was used and each group's size)."""
+    noise = getattr(model, "noise", None)
+    if not callable(noise):
+        model.require("encode", "latent arithmetic averages the codes of labelled groups")
+    if pool < 1:
+        raise ConfigError(f"--pool must be at least 1, got {pool}")
+    conditional = is_conditional_generator(model)
+    classes = int(model.config.num_classes) if conditional else 0
+    from .invert import seeded
+
+    with seeded(model, seed):
+        z, y = noise(pool, torch.arange(pool, device=model.device) % classes if conditional else None)
+    decode = model.require("decode", "latent arithmetic decodes codes")
+    gen = (lambda c, lab: decode(c, lab)) if conditional else (lambda c, lab: decode(c))  # noqa: E731
+    images = torch.cat([gen(z[i:i + batch_size], None if y is None else y[i:i + batch_size]).cpu()
+                        for i in range(0, pool, batch_size)])
+    groups = (plus, minus, base)
+    if conditional:
+        labels, source = y.cpu(), "the classes the conditional generator was asked to draw"
+    elif any(group_class(g) is not None for g in groups):
+        if judge is None:
+            raise ConfigError("class groups of an unconditional generator's samples need a judge classifier to "
+                              "label them; train one with `genlab judge train --data SPEC`")
+        probs = judge.probs_of(images)
+        confidence, labels = probs.max(1)
+        labels = torch.where(confidence >= min_confidence, labels, torch.full_like(labels, -1))
+        source = f"generated samples labelled by the judge classifier (confidence ≥ {min_confidence:g})"
+    else:
+        labels, source = None, "generated samples grouped by ink"
+    masks, counts = {}, {}
+    for spec in groups:
+        label = group_class(spec)
+        mask = (labels == label) if label is not None else group_mask(ImageData(x=images), spec)
+        if int(mask.sum()) < min_members:
+            raise DataError(f"only {int(mask.sum())} of the {pool} generated samples fall in group {spec!r} "
+                            f"({source}); raise --pool or choose another group")
+        masks[spec], counts[spec] = mask, int(mask.sum())
+    z = z.cpu()
+    vector = z[masks[plus]].mean(0) - z[masks[minus]].mean(0)
+    z_base = z[masks[base]][:n]
+    y_base = None if y is None else y.cpu()[masks[base]][:n].to(model.device)
+    rows = torch.stack([gen((z_base + s * vector).to(model.device), y_base).cpu() for s in strengths])
+    return rows, vector, {"source": source, "pool": pool, "group_sizes": counts}
 
 
 @torch.no_grad()

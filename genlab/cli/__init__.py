@@ -9,13 +9,13 @@ from ..errors import GenlabError
 
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
-    from . import apps, conv, evaluate, info, judge, latent, train, use
+    from . import apps, conv, evaluate, gan, gan_use, info, judge, latent, train, use
 
     parser = argparse.ArgumentParser(
         prog="genlab", description="Train, inspect and apply classic deep generative models.")
     parser.add_argument("--version", action="version", version=f"genlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (train, use, latent, apps, evaluate, judge, info, conv):
+    for module in (train, use, latent, apps, evaluate, judge, info, conv, gan_use, gan):
         module.add_parser(sub)
     return parser
 

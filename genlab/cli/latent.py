@@ -16,7 +16,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("interpolate", help="decode the path between codes: two images, several, or two seeds",
                        description="Decode the straight (or spherical) path between codes. By default the first "
                                    "held-out 7 and 8; --through 7,2,8,0 morphs through several classes; --index "
-                                   "picks held-out images; --seeds decodes between two prior draws.")
+                                   "picks held-out images; --seeds decodes between two prior draws (generators "
+                                   "such as GANs: the path in z; a conditional one draws class --label). "
+                                   "--classes 3,8 interpolates a conditional generator's class embedding from "
+                                   "one-hot 3 to one-hot 8 with z fixed (drawn with --seed).")
     p.add_argument("run")
     p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
     p.add_argument("--steps", type=int, default=10, help="images per leg of the path")
@@ -25,6 +28,10 @@ def add_parser(sub) -> None:
     p.add_argument("--through", default=None, metavar="C1,C2,...", help="classes to morph through, e.g. 7,2,8,0")
     p.add_argument("--index", default=None, metavar="I,J,...", help="held-out image indices to pass through")
     p.add_argument("--seeds", default=None, metavar="A,B", help="interpolate between two prior draws instead")
+    p.add_argument("--classes", default=None, metavar="C1,C2,...",
+                   help="conditional generators: interpolate the class weights through these classes, z fixed")
+    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn")
+    p.add_argument("--seed", type=int, default=0, help="the prior draw of z held fixed by --classes")
     p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
     p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
     p.set_defaults(func=run_interpolate)
@@ -35,6 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, default=15, help="grid size n×n")
     p.add_argument("--dims", default=None, metavar="I,J", help="two latent dimensions (default: 2-D prior grid, "
                                                                   "or the codes' first two principal directions)")
+    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn")
     p.add_argument("--out", default=None, help="PNG file (default RUN/manifold.png)")
     p.set_defaults(func=run_manifold)
 
@@ -46,18 +54,25 @@ def add_parser(sub) -> None:
     p.add_argument("--dims", default=None, metavar="I,J,...", help="dimensions to vary (default: the first 10)")
     p.add_argument("--steps", type=int, default=9)
     p.add_argument("--span", type=float, default=3.0, help="± this many standard deviations")
+    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn")
     p.add_argument("--out", default=None, help="PNG file (default RUN/traverse.png)")
     p.set_defaults(func=run_traverse)
 
     from ..apps.latent import GROUPS_HELP
 
-    p = sub.add_parser("arithmetic", help="add an attribute vector (mean code of A − mean code of B) to codes of C")
+    p = sub.add_parser("arithmetic", help="add an attribute vector (mean code of A − mean code of B) to codes of C",
+                       description="Models with an encoder: the codes of held-out images of each group. Generators "
+                                   "without one (GANs, DCGAN-paper style): the z of --pool generated samples, put in "
+                                   "class groups by the judge classifier of --data (only confident labels; "
+                                   "conditional generators: the class each sample was drawn as).")
     p.add_argument("run")
     p.add_argument("--plus", required=True, help=GROUPS_HELP)
     p.add_argument("--minus", required=True, help=GROUPS_HELP)
     p.add_argument("--base", required=True, help=GROUPS_HELP)
-    p.add_argument("--data", default=None)
+    p.add_argument("--data", default=None, help="data spec (default: the run's; generators: the judge's data)")
     p.add_argument("--n", type=int, default=8, help="base images")
+    p.add_argument("--pool", type=int, default=2000, help="generators: samples drawn to find the groups' codes")
+    p.add_argument("--seed", type=int, default=0, help="generators: seed of the samples")
     p.add_argument("--out", default=None, help="PNG file (default RUN/arithmetic.png)")
     p.set_defaults(func=run_arithmetic)
 
@@ -88,9 +103,13 @@ def run_interpolate(args) -> int:
     _positive(args.steps, "--steps")
     model = _load(args.run)
     seeds = parse_ints(args.seeds, "--seeds", 2)
-    if seeds is not None:
-        images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode)
-        what = f"seed {seeds[0]} → seed {seeds[1]}"
+    classes = parse_ints(args.classes, "--classes", least=2)
+    if classes is not None:
+        images = latent.interpolate_classes(model, classes, steps=args.steps, seed=args.seed)
+        what = "class weights " + " → ".join(map(str, classes)) + f" at z of seed {args.seed}"
+    elif seeds is not None:
+        images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode, label=args.label)
+        what = f"seed {seeds[0]} → seed {seeds[1]}" + (f" as class {args.label}" if args.label is not None else "")
     else:
         model.require("encode", "interpolation between images needs an encoder; use --seeds A,B to "
                                 "interpolate between prior draws")
@@ -119,7 +138,7 @@ def run_manifold(args) -> int:
 
     model = _load(args.run)
     dims = parse_ints(args.dims, "--dims", 2)
-    m = manifold(model, n=args.n, data=_run_data(args, model), dims=tuple(dims) if dims else None)
+    m = manifold(model, n=args.n, data=_run_data(args, model), dims=tuple(dims) if dims else None, label=args.label)
     fig = manifold_grid(m.images, m.xs, m.ys, title=f"decoded grid: {m.axes}")
     print(figure_to_png(fig, _out(args, "manifold.png")))
     return 0
@@ -137,7 +156,7 @@ def run_traverse(args) -> int:
         model.require("encode", "--index traverses around an image's code")
         x = data.x[args.index]
     dims = parse_ints(args.dims, "--dims")
-    images, dims = traverse(model, x, data, dims=dims, steps=args.steps, span=args.span)
+    images, dims = traverse(model, x, data, dims=dims, steps=args.steps, span=args.span, label=args.label)
     rows = images.view(len(dims), args.steps, *images.shape[1:])
     print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), _out(args, "traverse.png")))
     return 0
@@ -150,14 +169,39 @@ def run_arithmetic(args) -> int:
 
     _positive(args.n, "--n")
     model = _load(args.run)
-    model.require("encode", "latent arithmetic averages the codes of labelled groups")
     strengths = (0.0, 0.5, 1.0, 1.5)
-    rows, vector = arithmetic(model, _data(args, model), args.plus, args.minus, args.base, n=args.n,
-                              strengths=strengths)
+    if not callable(getattr(model, "encode", None)) and callable(getattr(model, "noise", None)):
+        rows, vector, info = _generator_arithmetic(args, model, strengths)
+        print(f"group codes from {info['pool']} {info['source']}; group sizes "
+              + ", ".join(f"{k}: {v}" for k, v in info["group_sizes"].items()))
+    else:
+        model.require("encode", "latent arithmetic averages the codes of labelled groups")
+        rows, vector = arithmetic(model, _data(args, model), args.plus, args.minus, args.base, n=args.n,
+                                  strengths=strengths)
     labels = [f"{args.base} + {s:g}·({args.plus} − {args.minus})" for s in strengths]
     path = save_image(labelled_rows(list(rows), labels), _out(args, "arithmetic.png"))
     print(f"attribute vector ‖{args.plus} − {args.minus}‖ = {vector.norm():.3f}: {path}")
     return 0
+
+
+def _generator_arithmetic(args, model, strengths):
+    """A GAN's arithmetic: z of generated samples, grouped by the judge of the run's data."""
+    from ..apps.latent import group_class, generator_arithmetic, is_conditional_generator
+
+    _positive(args.pool, "--pool")
+    judge = None
+    groups = (args.plus, args.minus, args.base)
+    if not is_conditional_generator(model) and any(group_class(g) is not None for g in groups):
+        from ..errors import DataError
+        from ..metrics.judge import get_judge
+
+        spec = args.data or ((getattr(model, "run_info", None) or {}).get("data") or {}).get("spec")
+        if not spec:
+            raise DataError("the run's config.json does not say which data it used; pass --data SPEC to name the "
+                            "judge that labels the samples")
+        judge, _ = get_judge(spec, model.image_shape, train_if_missing=False)
+    return generator_arithmetic(model, args.plus, args.minus, args.base, judge=judge, n=args.n, pool=args.pool,
+                                strengths=strengths, seed=args.seed)
 
 
 @torch.no_grad()

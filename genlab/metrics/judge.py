@@ -96,22 +96,30 @@ def train_judge(data_spec: str = "mnist5k", epochs: int = 10, seed: int = 0, ima
     if train.y is None:
         raise DataError(f"{data_spec} has no labels, so no judge can be trained on it; use labelled data "
                         "(class sub-folders, a y array, or a built-in labelled set)")
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    judge = Judge(train.shape, max(train.num_classes, int(train.y.max()) + 1))
-    opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
-    steps = epochs * math.ceil(len(train) / 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     started = time.perf_counter()
-    judge.train()
-    with torch.enable_grad():  # callers such as evaluate() may run under no_grad
-        _fit(judge, train, epochs, opt, sched, g, progress)
+    judge = train_classifier(train, epochs, seed, progress=progress)
     accuracy = float((judge.predict(test.x) == test.y).float().mean())
     info = {"data": data_spec, "image_shape": list(train.shape), "num_classes": judge.num_classes,
             "classes": train.classes, "test_accuracy": accuracy, "epochs": epochs, "seed": seed,
             "seconds": round(time.perf_counter() - started, 1), "feature_dim": judge.arch["feature_dim"],
             "arch": judge.arch}
-    return judge.eval().to(memory_format=torch.channels_last), info
+    return judge, info
+
+
+def train_classifier(train, epochs: int = 10, seed: int = 0, num_classes: int | None = None,
+                     progress: bool = False) -> Judge:
+    """The judge's recipe on any labelled ImageData (also used by `genlab augment` to train on few
+    real and many generated images): Adam, one-cycle rate, light affine augmentation, batch 64."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    judge = Judge(train.shape, num_classes or max(train.num_classes, int(train.y.max()) + 1))
+    opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
+    steps = epochs * math.ceil(len(train) / 64)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    judge.train()
+    with torch.enable_grad():  # callers such as evaluate() may run under no_grad
+        _fit(judge, train, epochs, opt, sched, g, progress)
+    return judge.eval().to(memory_format=torch.channels_last)
 
 
 def _fit(judge, train, epochs, opt, sched, g, progress) -> None:
