@@ -222,3 +222,27 @@ class GenerativeModel(nn.Module):
 
 def adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def as_labels(y, n: int, k: int, device, model: str = "model") -> Tensor:
+    """``y`` as N class indices (long) or N×k class weights (float), checked.
+
+    Accepts an int (the same class for every row), one label (repeated), N labels, or N×k weights.
+    """
+    if isinstance(y, int):
+        y = torch.full((n,), y, dtype=torch.long)
+    y = torch.as_tensor(y, device=device)
+    if y.is_floating_point():
+        if y.dim() != 2 or y.shape[1] != k:
+            raise ConfigError(f"class weights for {model} must be N×{k} (one column per class), got shape {tuple(y.shape)}")
+        if len(y) != n:
+            raise ConfigError(f"got {len(y)} rows of class weights for {n} images; give one row per image")
+        return y
+    y = y.long().reshape(-1)
+    if len(y) == 1 and n != 1:
+        y = y.expand(n)
+    if len(y) != n:
+        raise ConfigError(f"got {len(y)} labels for {n} images; give one label per image or a single label")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
+        raise ConfigError(f"labels must lie in 0…{k - 1} for this {model}, got {int(y.min())}…{int(y.max())}")
+    return y

@@ -32,7 +32,7 @@ from ..errors import ConfigError, DataError
 from ..nn import MLP, ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import reconstruction_loss, reconstruction_loss_per_image
-from .base import GenerativeModel, ModelConfig, Player, adam
+from .base import GenerativeModel, ModelConfig, Player, adam, as_labels
 from .vae import gaussian_kl
 
 
@@ -75,19 +75,8 @@ class CVAE(GenerativeModel):
     def one_hot(self, y, n: int) -> Tensor:
         """Labels as N×C weights: an int (every row), N class indices, or N×C (soft) weights."""
         k = self.num_classes
-        if isinstance(y, int):
-            y = torch.full((n,), y, dtype=torch.long)
-        y = torch.as_tensor(y, device=self.device)
-        if y.is_floating_point() and y.dim() == 2 and y.shape[1] == k:
-            return y
-        y = y.long().reshape(-1)
-        if len(y) == 1 and n != 1:
-            y = y.expand(n)
-        if len(y) != n:
-            raise ConfigError(f"got {len(y)} labels for {n} images; give one label per image or a single label")
-        if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
-            raise ConfigError(f"labels must lie in 0…{k - 1} for this cvae, got {int(y.min())}…{int(y.max())}")
-        return F.one_hot(y, k).float()
+        y = as_labels(y, n, k, self.device, "cvae")
+        return y if y.is_floating_point() else F.one_hot(y, k).float()
 
     # ------------------------------------------------------------------ the model
     def posterior(self, x: Tensor, y) -> tuple[Tensor, Tensor]:

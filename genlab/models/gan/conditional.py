@@ -37,6 +37,7 @@ from torch import Tensor, nn
 
 from ...errors import ConfigError, DataError
 from ...registry import register
+from ..base import as_labels
 from .core import GAN
 from .dcgan import DCDiscriminator, DCGANConfig, DCGenerator, d_norm, init_dcgan
 from .losses import PROBABILITY_LOSSES, discriminator_loss, generator_loss, gradient_penalty
@@ -88,30 +89,6 @@ def mode_seeking_loss(images: Tensor, z: Tensor) -> Tensor:
     za, zb = z.flatten(1).chunk(2)
     ratio = (a - b).abs().mean(1) / (za - zb).abs().mean(1).clamp_min(1e-8)
     return 1 / (ratio.mean() + 1e-5)
-
-
-def as_labels(y, n: int, k: int, device, model: str = "model") -> Tensor:
-    """``y`` as N class indices (long) or N×k class weights (float), checked.
-
-    Accepts an int (the same class for every row), one label (repeated), N labels, or N×k weights.
-    """
-    if isinstance(y, int):
-        y = torch.full((n,), y, dtype=torch.long)
-    y = torch.as_tensor(y, device=device)
-    if y.is_floating_point():
-        if y.dim() != 2 or y.shape[1] != k:
-            raise ConfigError(f"class weights for {model} must be N×{k} (one column per class), got shape {tuple(y.shape)}")
-        if len(y) != n:
-            raise ConfigError(f"got {len(y)} rows of class weights for {n} images; give one row per image")
-        return y
-    y = y.long().reshape(-1)
-    if len(y) == 1 and n != 1:
-        y = y.expand(n)
-    if len(y) != n:
-        raise ConfigError(f"got {len(y)} labels for {n} images; give one label per image or a single label")
-    if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
-        raise ConfigError(f"labels must lie in 0…{k - 1} for this {model}, got {int(y.min())}…{int(y.max())}")
-    return y
 
 
 def stratified_labels(n: int, k: int) -> Tensor:
