@@ -7,7 +7,7 @@ them with the judge. The issue's acceptance figures: requested-class accuracy â‰
 acgan; for infogan, the agreement of c1 with the judge's labels after Hungarian matching â‰¥ 0.70.
 One JSON line per model.
 
-    python benchmarks/gan_conditional.py [--models cgan acgan infogan] [--epochs N] [--set key=value ...]
+    python benchmarks/gan_conditional.py [--models cgan acgan infogan] [--epochs N] [--threads 1] [--set key=value ...]
 """
 from __future__ import annotations
 
@@ -34,8 +34,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: each model's default_epochs")
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's); 1 is faster on a machine shared with other jobs")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="model config key=value")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     train = genlab.load_data("mnist5k", "train")
     judge, info = get_judge("mnist5k", train.shape)
     for name in args.models:

@@ -284,7 +284,7 @@ def test_matched_code_agreement_on_hand_made_labels():
 
 # ----------------------------------------------------------------------------- runs: save, load, report, CLI
 
-@pytest.mark.parametrize("name", ["cgan", "infogan"])
+@pytest.mark.parametrize("name", ["cgan", "acgan", "infogan"])
 def test_run_round_trip_gives_identical_samples(name, small, tmp_path, capsys):
     from genlab.apps.sections import sections_for
     from genlab.cli import main

@@ -69,10 +69,10 @@ def conditional_sections(report, model, data, run_dir) -> None:
                 f"class) as the requested class; classes it finds among them: {got['classes_found']}/{k}.")
     report.table([{"class": names[c], "judged as requested": "n/a" if a is None else f"{a:.1%}"}
                   for c, a in enumerate(got["per_class"])])
-    if hasattr(model, "classify"):
-        acc = float((model.classify(data.x[:1000]).cpu() == data.y[:1000]).float().mean()) if data.y is not None else None
-        if acc is not None:
-            report.text(f"AC-GAN's own auxiliary classifier on {min(len(data), 1000)} held-out images: {acc:.1%} correct.")
+    if hasattr(model, "classify") and data.y is not None:
+        x, y = data.x[:1000], data.y[:1000]
+        acc = float((model.classify(x).cpu() == y).float().mean())
+        report.text(f"AC-GAN's own auxiliary classifier on {len(x)} held-out images: {acc:.1%} correct.")
 
 
 @report_section("infogan")

@@ -22,6 +22,10 @@ acgan (seed 004, Auxiliary Classifier GAN): D is unconditional but also predicts
     and −(L_C − L_S) up to terms G cannot change. Other ``loss=`` values (lsgan, hinge, wgan, wgan-gp)
     replace the source terms −L_S by that loss; the class terms stay cross-entropies.
 
+    Defaults that differ from the paper, each measured on mnist5k (see ACGANConfig): D's L_C on
+    real images only (``fake_class_weight=0``), λ_C = 2, D's rate twice G's, and G's loss
+    + λ_ms·mode-seeking term (Mao et al. 2019) against one image per class.
+
 Labels: ``generate``/``decode``/``sample``/``critic`` take y as class indices (LongTensor N, or an
 int) or as N×C float class weights (one-hot, or a mix): the embedding is then weights @ E.weight,
 which is what lets the latent tools interpolate between classes.
@@ -29,7 +33,7 @@ which is what lets the latent tools interpolate between classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional
 
 import torch
 import torch.nn.functional as F
@@ -187,7 +191,8 @@ class CGANConfig(ConditionalGANConfig):
     # projection (Miyato & Koyama 2018): the label meets D's features as an inner product, so every
     # layer of D serves the realism score and the class check alike; concatenating label maps to
     # the input (Mirza & Osindero's recipe on convolutions) spends D's first layer on a constant
-    # image and conditions more weakly.
+    # image and conditions more weakly (measured on mnist5k after 2–6 epochs: 4–19% of samples the
+    # requested class with concat, 66–88% with projection).
     d_condition: Literal["projection", "concat"] = "projection"
     d_embed_dim: int = 10                   # concat only: label-map channels added to the image
 
@@ -258,15 +263,25 @@ def acgan_generator_loss(kind: str, fake_logit: Tensor, fake_class: Tensor, y_fa
 
 @dataclass
 class ACGANConfig(ConditionalGANConfig):
-    class_weight: float = 1.0               # λ_C: weight of L_C against L_S (the paper: 1)
-    fake_class_weight: float = 1.0          # weight of L_C's term on generated images in D's loss (the paper: 1)
-    minibatch_std: bool = True
-    diversity_weight: float = 1.0           # λ_ms of the mode-seeking term (Mao et al. 2019) in G's loss; 0: off
+    # Measured on mnist5k (share of samples the judge reads as the requested class, 16–24 epochs);
+    # the paper's settings give 0.22–0.37, each change below is what moved it:
+    class_weight: float = 2.0               # λ_C (the paper: 1): 0.77 → 0.80 at 16 epochs
+    # D's class head on generated images too (the paper's L_C, = 1) lets D and G agree on class cues
+    # only they see: D reads 100% of fakes "right" while the judge reads 22%. 0: D learns classes
+    # from real images only, and G must draw what those look like.
+    fake_class_weight: float = 0.0
+    # the class term pulls every z of a class onto one prototype (a preview row of identical
+    # images); the mode-seeking term (Mao et al. 2019) pays G for images that follow z
+    diversity_weight: float = 0.1           # λ_ms; 1 brought back variety but blurred the classes (0.57)
+    lr_d: Optional[float] = 4e-4            # D (and its classifier) twice G's rate (TTUR): 0.80 → 0.91 at 24 epochs
+    minibatch_std: bool = True              # D's head also sees the batch's feature spread
 
 
 @register("acgan", ACGANConfig, "Auxiliary Classifier GAN (Odena et al.): D also predicts the class; "
           "generate a requested class")
 class ACGAN(LabelledGAN):
+    default_epochs = 24
+
     def __init__(self, config: ACGANConfig):
         check_classes(config, "acgan")
         if config.embed_dim < 1:
