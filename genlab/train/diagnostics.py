@@ -272,13 +272,10 @@ class GANDiagnostics(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.steps += 1          # training steps (one generator step each) for the warm-up
 
-    def _epoch_means(self, pl_module) -> dict:
-        # the engine logs its epoch means in its own on_train_epoch_end, which Lightning calls after
-        # the callbacks' hooks: read the sums it has accumulated over this epoch instead
-        sums, seen = getattr(pl_module, "_sums", {}), getattr(pl_module, "_seen", 0)
-        if not seen:
-            return {}
-        return {key: float(sums[col] / seen) for key, col in ENGINE_FIELDS.items() if col in sums}
+    @staticmethod
+    def _epoch_means(pl_module) -> dict:
+        means = pl_module.epoch_means()
+        return {key: means[col] for key, col in ENGINE_FIELDS.items() if col in means}
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if trainer.global_rank != 0 or self.threshold is None:

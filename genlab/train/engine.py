@@ -69,6 +69,12 @@ class Engine(L.LightningModule):
         self._sums, self._seen = {}, 0
         self.model.on_epoch_start(self.current_epoch)
 
+    def epoch_means(self) -> dict[str, float]:
+        """This epoch's per-image means of every logged value so far, keyed as logged (for
+        multi-player models ``<player>_<name>``); callbacks' epoch-end hooks run before the
+        engine logs them, so this is how they read the epoch's figures."""
+        return {k: float(v / self._seen) for k, v in self._sums.items()} if self._seen else {}
+
     def on_train_epoch_end(self) -> None:
         if self._seen:
             means = {f"train/{k}_epoch": v / self._seen for k, v in self._sums.items()}

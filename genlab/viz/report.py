@@ -140,6 +140,21 @@ class Report:
         self._blocks.append(_figure(image, caption, alt, nrow))
         return self
 
+    def animation(self, path: str | Path, caption: str = "", alt: str | None = None) -> "Report":
+        """Embed an animated GIF file as it is (``image`` would re-encode its first frame as PNG)."""
+        data = Path(path).read_bytes()
+        if not data.startswith((b"GIF87a", b"GIF89a")):
+            raise ValueError(f"{path} is not a GIF file")
+        with Image.open(io.BytesIO(data)) as im:
+            width = im.width * auto_scale(im.width)
+        alt_text = alt if alt is not None else (caption or "animation")
+        block = (f'<figure><img class="pixels" src="data:image/gif;base64,{_b64(data)}" width="{width}" '
+                 f'alt="{_esc(alt_text)}">')
+        if caption:
+            block += f"<figcaption>{_esc(caption)}</figcaption>"
+        self._blocks.append(block + "</figure>")
+        return self
+
     def gallery(self, items: Sequence[tuple[Any, str]], nrow: int = 8) -> "Report":
         """Several images side by side (wrapping on narrow screens), each ``(image, caption)``
         accepting what :meth:`image` accepts: for comparing runs at a glance."""

@@ -1,5 +1,6 @@
 """GAN diagnostics: the training callback, its rules, `genlab diagnose`, the report section and
 `genlab experiment adam-vs-sgd` — with a nearest-class-mean "judge" so that no real judge is trained."""
+import base64
 import csv
 import json
 import warnings
@@ -313,6 +314,9 @@ def test_report_has_the_gan_section(gan_run, monkeypatch):
     html = build_report(gan_run).read_text()
     assert "GAN training" in html and "Evolution of the fixed-noise samples" in html
     assert "samples/evolution.gif" in html
+    # the animation itself is embedded, byte for byte, not re-encoded as one PNG frame
+    gif = base64.b64encode((gan_run / "samples" / "evolution.gif").read_bytes()).decode()
+    assert f"data:image/gif;base64,{gif}" in html
     # a GAN registered later gets the section through its class, without being named anywhere
     monkeypatch.setitem(_REGISTRY, "future-gan", Entry("future-gan", type("FutureGAN", (DCGAN,), {}), DCGANConfig, ""))
     assert gan_training in sections_for("future-gan")

@@ -8,6 +8,8 @@ from ...models.gan import GAN
 from ...train import runs
 from . import report_section
 
+MAX_EMBEDDED_GIF = 4 * 2 ** 20          # bytes
+
 
 # by class, so every GAN registered later gets it too; the names keep the section attached to
 # them even if one of them stops deriving from GAN
@@ -49,8 +51,11 @@ def gan_training(report, model, data, run_dir) -> None:
 
     gif, strip = evolution_gif(run_dir), epoch_strip(run_dir)
     if strip is not None:
+        where = gif.relative_to(run_dir) if gif else "samples/evolution.gif"
         report.section("Evolution of the fixed-noise samples",
                        "The same 64 noise vectors decoded after chosen epochs (seed 003 shows epochs 1, 2, 3, 10 "
-                       "and 100). The animation of every epoch is in the run folder: "
-                       f"{gif.relative_to(run_dir) if gif else 'samples/evolution.gif'}.")
+                       f"and 100), then every epoch as an animation (also saved as {where}).")
         report.image(strip)
+        # a long run's animation can weigh megabytes: embed it only while the report stays light
+        if gif is not None and gif.stat().st_size <= MAX_EMBEDDED_GIF:
+            report.animation(gif, caption="The fixed-noise grid, epoch by epoch.")
