@@ -8,6 +8,7 @@ acgan; for infogan, the agreement of c1 with the judge's labels after Hungarian 
 One JSON line per model.
 
     python benchmarks/gan_conditional.py [--models cgan acgan infogan] [--epochs N] [--threads 1] [--set key=value ...]
+                                         [--every K]   # also judge every K epochs during training (for tuning)
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 import platform
 import time
 
+import lightning as L
 import torch
 
 import genlab
@@ -28,6 +30,32 @@ THRESHOLDS = {"cgan": ("requested_class_accuracy", 0.90), "acgan": ("requested_c
               "infogan": ("matched_code_agreement", 0.70)}
 
 
+def figure(model, judge, per_class: int, seed: int) -> tuple[float, dict]:
+    got = judged_samples(model, judge, per_class=per_class, seed=seed)
+    return (got["accuracy"] if getattr(model, "conditional", False) else got["agreement"]), got
+
+
+class JudgeEvery(L.Callback):
+    """The figure every ``every`` epochs, as a JSON line. The samples are drawn in eval mode and
+    under a forked random state, so training goes on exactly as it would without this callback."""
+
+    def __init__(self, every: int, judge, per_class: int, seed: int, started: float):
+        self.every, self.judge, self.per_class, self.seed, self.started = every, judge, per_class, seed, started
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        epoch = trainer.current_epoch + 1
+        if epoch % self.every:
+            return
+        model = pl_module.model
+        was = model.training
+        model.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            value, got = figure(model, self.judge, self.per_class, self.seed)
+        model.train(was)
+        print(json.dumps({"model": model.registry_name, "epoch": epoch, "seconds": round(time.perf_counter() - self.started, 1),
+                          "value": round(value, 4), "classes_found": got["classes_found"]}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(THRESHOLDS), choices=list(THRESHOLDS))
@@ -36,6 +64,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's); 1 is faster on a machine shared with other jobs")
+    parser.add_argument("--every", type=int, default=0, help="also print the figure every K epochs of training")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="model config key=value")
     args = parser.parse_args()
     if args.threads:
@@ -46,13 +75,14 @@ def main() -> None:
         model = genlab.create(name, data=train, **parse_overrides(get(name).config_class, args.overrides))
         epochs = args.epochs or model.default_epochs
         started = time.perf_counter()
-        genlab.train(model, train, epochs=epochs, seed=args.seed, progress=False)
+        callbacks = [JudgeEvery(args.every, judge, args.per_class, args.seed, started)] if args.every else []
+        genlab.train(model, train, epochs=epochs, seed=args.seed, progress=False, callbacks=callbacks)
         seconds = time.perf_counter() - started
         model.eval()
-        got = judged_samples(model, judge, per_class=args.per_class, seed=args.seed)
+        value, got = figure(model, judge, args.per_class, args.seed)
         metric, threshold = THRESHOLDS[name]
-        value = got["accuracy"] if metric == "requested_class_accuracy" else got["agreement"]
         line = {"bench": "gan_conditional", "model": name, "data": "mnist5k", "epochs": epochs,
+                "batch_size": model.default_batch_size,
                 "train_seconds": round(seconds, 1), "n_samples": got["n"], "metric": metric,
                 "value": round(value, 4), "threshold": threshold, "passed": value >= threshold,
                 "classes_found": got["classes_found"], "judge_test_accuracy": round(info["test_accuracy"], 4),

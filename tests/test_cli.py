@@ -73,6 +73,8 @@ def test_look_around(capsys):
     assert code == 0
     lines = {l.split()[0]: l for l in out.splitlines()}
     assert "sample" in lines["vae"] and "sample" not in lines["ae"]
+    code, out, _ = run(capsys, "models", "--config", "acgan")
+    assert code == 0 and "--epochs 24 --batch-size 128" in out and "class_weight" in out
     code, out, _ = run(capsys, "datasets")
     assert code == 0 and "mnist5k" in out and "folder:PATH" in out
     code, out, _ = run(capsys, "summary", "conv-ae", "--data", "mnist5k")

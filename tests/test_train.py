@@ -37,6 +37,38 @@ def test_run_folder_save_load_identical(small, tmp_path):
         assert torch.equal(a, model.sample(4))
 
 
+def test_epoch_means_are_what_the_epoch_logs(small, tmp_path):
+    import lightning as L
+
+    train, _ = small
+    seen = []
+
+    class Read(L.Callback):       # callbacks' epoch-end hooks run before the engine logs its means
+        def on_train_epoch_end(self, trainer, pl_module):
+            seen.append(pl_module.epoch_means())
+
+    model = genlab.create("dcgan", data=train, g_width=8, d_width=8)
+    genlab.train(model, train, epochs=2, batch_size=64, out=tmp_path / "run", progress=False, callbacks=[Read()],
+                 diagnostics=False)
+    with open(tmp_path / "run" / "metrics.csv") as f:
+        logged = [r for r in csv.DictReader(f) if r.get("train/generator_loss_epoch")]
+    assert len(seen) == len(logged) == 2
+    for means, row in zip(seen, logged):
+        assert {"discriminator_loss", "generator_loss", "generator_grad_norm"} <= set(means)
+        for key, value in means.items():
+            assert value == pytest.approx(float(row[f"train/{key}_epoch"]), rel=1e-5)
+
+
+def test_batch_size_defaults_to_the_models(small, tmp_path):
+    train, _ = small
+    model = genlab.create("ae", data=train, latent_dim=4)
+    model.default_batch_size = 40
+    genlab.train(model, train, epochs=1, out=tmp_path / "run", progress=False)
+    info = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert info["train"]["batch_size"] == 40
+    assert genlab.create("infogan", data=train).default_batch_size == 32
+
+
 def test_resume_continues_from_saved_step(small, tmp_path):
     train, test = small
     model = genlab.create("conv-ae", data=train)

@@ -28,6 +28,8 @@ def run_models(args) -> int:
     if args.config:
         entry = get(args.config)
         print(f"{entry.name}: {entry.summary}")
+        cls = entry.model_class
+        print(f"  training defaults: --epochs {cls.default_epochs} --batch-size {cls.default_batch_size}")
         for f in dataclasses.fields(entry.config_class):
             print(f"  {f.name:18s} = {getattr(entry.config_class(), f.name)!r}")
         return 0

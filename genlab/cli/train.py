@@ -7,7 +7,7 @@ from pathlib import Path
 def add_engine_options(p) -> None:
     g = p.add_argument_group("engine")
     g.add_argument("--epochs", type=int, default=None, help="epochs in total (default: the model's, or 10)")
-    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--batch-size", type=int, default=None, help="default: the model's (128 for most)")
     g.add_argument("--lr", type=float, default=None, help="learning rate (default: the model config's)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default 0; on --resume the run's)")
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
@@ -73,7 +73,7 @@ def run_train(args) -> int:
         model = genlab.create(args.model, data=data, **overrides)
         out = Path(args.out or f"runs/{args.model}")
         data_info = {"spec": args.data, "image_size": args.image_size, "channels": args.channels}
-        result = genlab.train(model, data, epochs=args.epochs or getattr(model, "default_epochs", 10), batch_size=args.batch_size, out=out,
+        result = genlab.train(model, data, epochs=args.epochs or model.default_epochs, batch_size=args.batch_size, out=out,
                               val_data=val, lr=args.lr, overwrite=args.overwrite, data_info=data_info,
                               diagnostics=not args.no_diagnostics, **engine_kwargs(args))
     from ..train import is_rank_zero

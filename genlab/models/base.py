@@ -160,6 +160,8 @@ class GenerativeModel(nn.Module):
     registry_name: str = ""
     config_class: type = ModelConfig
     missing_capability_hints: dict = {}   # capability -> what to do instead, added to refusals
+    default_epochs: int = 10              # what `genlab train` runs without --epochs
+    default_batch_size: int = 128         # what ``train`` uses without a batch size
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -45,7 +45,7 @@ def _quiet_lightning() -> None:
         warnings.filterwarnings("ignore", message=pattern)
 
 
-def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: int = 128, *,
+def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: int | None = None, *,
           out: str | Path | None = None, val_data: ImageData | None = None, lr: float | None = None,
           seed: int = 0, accelerator: str = "auto", devices: int | str = 1, num_nodes: int = 1,
           strategy: str = "auto", precision: str = "32-true", progress: bool = True,
@@ -55,6 +55,7 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     """Train ``model`` on ``data``. With ``out`` a run folder is written (config, weights,
     safetensors checkpoint, metrics.csv, a preview grid per epoch); without it nothing is written.
     ``max_seconds`` stops training after that wall-clock budget (checked after each step).
+    ``batch_size`` None takes the model's ``default_batch_size`` (128 unless a model needs more steps).
     ``diagnostics``: for GANs writing a run folder, measure coverage and near-duplicates every
     epoch and warn on mode collapse and vanishing gradients (:mod:`genlab.train.diagnostics`);
     False switches that off, a ``diagnostics.Thresholds`` sets when the warnings fire."""
@@ -64,6 +65,8 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     model.check_input(data.x[:1])
     if epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, got {epochs}")
+    if batch_size is None:
+        batch_size = model.default_batch_size
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     if lr is not None:

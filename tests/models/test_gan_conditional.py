@@ -194,7 +194,7 @@ def test_infogan_codes_are_drawn_from_their_priors():
     model = tiny("infogan")
     n = 20000
     code, cat = model.noise(n)
-    assert code.shape == (n, model.code_dim) == (n, 62 + 10 + 2)
+    assert code.shape == (n, model.code_dim) == (n, model.config.latent_dim + 10 + 2)
     z, weights, cont = model.split(code)
     assert torch.equal(weights.argmax(1), cat) and torch.equal(weights.sum(1), torch.ones(n))
     counts = torch.bincount(cat, minlength=10).double()
@@ -248,7 +248,7 @@ def test_infogan_traversals_and_decode():
     assert walk["continuous_1"].shape == walk["continuous_2"].shape == (10, 5, 1, 28, 28)
     # columns of the categorical grid share z across rows; rows differ by the code only
     assert not torch.allclose(walk["categorical"][0], walk["categorical"][1])
-    z = torch.randn(4, 62)
+    z = torch.randn(4, model.config.latent_dim)
     whole = torch.cat([z, F.one_hot(torch.tensor([1, 2, 3, 4]), 10).float(), torch.zeros(4, 2)], 1)
     assert torch.equal(model.decode(whole).detach(), model.decode(z, torch.tensor([1, 2, 3, 4])).detach())
     with pytest.raises(ConfigError, match="categorical code"):
