@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from ...errors import ConfigError
 from ...registry import register
 from ..base import GenerativeModel, ModelConfig, Player
+from .diffaugment import DiffAugment, parse_policy
 from .losses import (LOSSES, PROBABILITY_LOSSES, apply_spectral_norm, clip_weights, discriminator_loss,
                      generator_loss, gradient_penalty)
 
@@ -48,6 +49,9 @@ class GANConfig(ModelConfig):
     spectral_norm: bool = False             # on every layer of the discriminator
     ema: bool = False                       # sample from an exponential moving average of G
     ema_decay: float = 0.999
+    # DiffAugment (Zhao et al. 2020) on every image D sees while training: "color", "translation",
+    # "cutout", comma-separated; "" none. For small datasets (a few thousand images or fewer).
+    diff_augment: str = ""
 
 
 RECIPES = {
@@ -101,6 +105,7 @@ class GAN(GenerativeModel):
             raise ConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}")
         if not 0 < config.ema_decay < 1:
             raise ConfigError(f"ema_decay must be in (0, 1), got {config.ema_decay}")
+        parse_policy(config.diff_augment)
         super().__init__(config)
 
     @property
@@ -111,6 +116,13 @@ class GAN(GenerativeModel):
         """Called by subclasses once G and D exist: spectral norm, the EMA copy of G."""
         if self.config.spectral_norm:
             apply_spectral_norm(self.discriminator)
+        if parse_policy(self.config.diff_augment):
+            # a child of the model (so train()/eval() reach it) without parameters (so saved weights
+            # do not change), applied by a pre-hook on D's first stage: every head and every call site of D
+            # (critic, features, the gradient penalty) sees augmented images while training
+            self.diff_augment = augment = DiffAugment(self.config.diff_augment)
+            first = getattr(self.discriminator, "body", self.discriminator)
+            first.register_forward_pre_hook(lambda module, args: (augment(args[0]), *args[1:]))
         self.generator_ema = None
         if self.config.ema:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
