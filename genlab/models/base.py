@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from ..errors import CapabilityError, ConfigError
+from ..errors import CapabilityError, ConfigError, DataError
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "log_prob", "translate", "segment")
 
@@ -224,6 +224,17 @@ class GenerativeModel(nn.Module):
 
 def adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def require_labelled(model: str, data, num_classes: int, instead: str) -> None:
+    """Refuse, in one line, data without labels or with more classes than a class-conditional
+    model was built for; ``instead`` names the unconditional model to train otherwise."""
+    if data.y is None:
+        raise DataError(f"{model} trains on labelled images but {data.name or 'the data'} has no labels; use labelled "
+                        f"data (e.g. mnist5k, or folder:PATH with one sub-folder per class) or {instead}")
+    if data.num_classes > num_classes:
+        raise ConfigError(f"the data has {data.num_classes} classes but the model was built for "
+                          f"{num_classes}; create it with the data (num_classes={data.num_classes})")
 
 
 def as_labels(y, n: int, k: int, device, model: str = "model") -> Tensor:

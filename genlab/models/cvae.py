@@ -32,7 +32,7 @@ from ..errors import ConfigError, DataError
 from ..nn import MLP, ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import reconstruction_loss, reconstruction_loss_per_image
-from .base import GenerativeModel, ModelConfig, Player, adam, as_labels
+from .base import GenerativeModel, ModelConfig, Player, adam, as_labels, require_labelled
 from .vae import gaussian_kl
 
 
@@ -170,12 +170,7 @@ class CVAE(GenerativeModel):
 
     # ------------------------------------------------------------------ training
     def prepare(self, data) -> None:
-        if data.y is None:
-            raise DataError(f"cvae trains on labelled images but {data.name} has no labels; use labelled data "
-                            "(e.g. mnist5k, or folder:PATH with one sub-folder per class) or train vae instead")
-        if data.num_classes > self.num_classes:
-            raise ConfigError(f"the data has {data.num_classes} classes but the model was built for "
-                              f"{self.num_classes}; create it with the data (num_classes={data.num_classes})")
+        require_labelled("cvae", data, self.num_classes, "train vae instead")
 
     def loss(self, batch: dict) -> dict:
         x, y = batch["x"], batch.get("y")

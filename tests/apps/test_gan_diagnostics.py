@@ -21,12 +21,7 @@ from genlab.train.diagnostics import (DIAG_COLUMNS, GANTrainingWarning, Threshol
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class MeanJudge(nn.Module):

@@ -14,14 +14,7 @@ from genlab.models.autoencoders import bernoulli_kl, top_k
 NAMES = ["deep-ae", "stacked-ae", "dae", "sparse-ae", "contractive-ae"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are small: with two threads on a busy 2-core machine the OpenMP hand-offs of
-    each tiny matmul cost more than the matmul (a 2 s test took 60 s); one thread is steady."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_family_is_registered():

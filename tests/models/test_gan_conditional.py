@@ -15,14 +15,7 @@ from genlab.models.gan.conditional import (acgan_discriminator_loss, acgan_gener
 TINY = {"g_width": 8, "d_width": 8}        # a few thousand weights: every test runs in well under a second
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These networks are tiny: on a busy 2-core machine two threads mostly wait for each other
-    (measured: 23 s against 0.3 s for the Q test), so the module runs on one and restores the setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(name, **kw):
@@ -322,3 +315,9 @@ def test_label_option_refused_for_unconditional_models():
     with pytest.raises(CapabilityError, match="not conditional"):
         _label(genlab.create("dcgan"), 3, 4)
     assert _label(genlab.create("cvae"), 3, 2).tolist() == [3, 3]
+
+
+@pytest.mark.parametrize("name", ["acgan", "infogan"])
+def test_wgan_gp_penalty_reaches_every_discriminator(name):
+    out = tiny(name, loss="wgan-gp").players()[0].loss(batch(8))
+    assert "gp" in out and out["gp"] >= 0 and torch.isfinite(out["loss"])

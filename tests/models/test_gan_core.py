@@ -13,13 +13,7 @@ from genlab.models.gan.losses import LOSSES, discriminator_loss, generator_loss,
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}     # a few thousand weights: steps take milliseconds
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a busy 2-core machine run steadier on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**kw):

@@ -41,10 +41,10 @@ from torch import Tensor, nn
 
 from ...errors import ConfigError, DataError
 from ...registry import register
-from ..base import as_labels
+from ..base import as_labels, require_labelled
 from .core import GAN
 from .dcgan import DCDiscriminator, DCGANConfig, DCGenerator, d_norm, init_dcgan
-from .losses import PROBABILITY_LOSSES, discriminator_loss, generator_loss, gradient_penalty
+from .losses import PROBABILITY_LOSSES, discriminator_loss, generator_loss
 
 
 class ClassEmbedding(nn.Embedding):
@@ -171,12 +171,7 @@ class LabelledGAN(GAN):
         return self.sample(8 * self.num_classes, y=torch.arange(self.num_classes).repeat_interleave(8))
 
     def prepare(self, data) -> None:
-        if data.y is None:
-            raise DataError(f"{self.registry_name} trains on labelled images but {data.name or 'the data'} has no labels; "
-                            "use labelled data (e.g. mnist5k, or folder:PATH with one sub-folder per class) or dcgan")
-        if data.num_classes > self.num_classes:
-            raise ConfigError(f"the data has {data.num_classes} classes but the model was built for "
-                              f"{self.num_classes}; create it with the data (num_classes={data.num_classes})")
+        require_labelled(self.registry_name, data, self.num_classes, "dcgan")
 
     def _real(self, batch: dict) -> tuple[Tensor, Tensor]:
         if batch.get("y") is None:
@@ -329,11 +324,7 @@ class ACGAN(LabelledGAN):
                "L_C": class_log_likelihood(real_cls, y, fake_cls, y_fake).detach()}
         if cfg.loss in PROBABILITY_LOSSES:
             out["L_S"] = source_log_likelihood(real_src, fake_src).detach()
-        if cfg.loss == "wgan-gp":
-            gp = gradient_penalty(lambda im: self.critic(im), x, fake)
-            out["loss"] = loss + cfg.gp_weight * gp
-            out["gp"] = gp.detach()
-        return out
+        return self.with_penalty(out, self.critic, x, fake)
 
     def generator_step(self, batch: dict) -> dict:
         cfg = self.config

@@ -177,9 +177,13 @@ class GAN(GenerativeModel):
         real_out, fake_out = self.critic(x, y), self.critic(fake, y_fake)
         loss = discriminator_loss(cfg.loss, real_out, fake_out, cfg.label_smoothing, cfg.ls_a, cfg.ls_b)
         out = {"loss": loss, **self._scores(real_out, fake_out)}
-        if cfg.loss == "wgan-gp":
-            gp = gradient_penalty(lambda im: self.critic(im, y), x, fake)
-            out["loss"] = loss + cfg.gp_weight * gp
+        return self.with_penalty(out, lambda im: self.critic(im, y), x, fake)
+
+    def with_penalty(self, out: dict, critic, x: Tensor, fake: Tensor) -> dict:
+        """D's step output with wgan-gp's gradient penalty added to its loss (other losses: as is)."""
+        if self.config.loss == "wgan-gp":
+            gp = gradient_penalty(critic, x, fake)
+            out["loss"] = out["loss"] + self.config.gp_weight * gp
             out["gp"] = gp.detach()
         return out
 

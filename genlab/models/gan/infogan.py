@@ -201,8 +201,9 @@ class InfoGAN(GAN):
         fake_out, cat_logits, mu, logvar = self.heads(fake)
         adv = discriminator_loss(cfg.loss, real_out, fake_out, cfg.label_smoothing, cfg.ls_a, cfg.ls_b)
         info = self._info(cat_logits, mu, logvar, code)
-        return {"loss": adv + info["info"], "adv": adv.detach(), **self._scores(real_out, fake_out),
-                **{k: v.detach() for k, v in info.items() if k != "info"}}
+        out = {"loss": adv + info["info"], "adv": adv.detach(), **self._scores(real_out, fake_out),
+               **{k: v.detach() for k, v in info.items() if k != "info"}}
+        return self.with_penalty(out, self.critic, x, fake)
 
     def generator_step(self, batch: dict) -> dict:
         cfg = self.config
