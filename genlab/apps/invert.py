@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from ..errors import CapabilityError, CheckpointError, ConfigError
 from ..io import load_tensors, read_json, save_tensors, write_json
 from ..nn import ConvEncoder
+from .latent import check_labels
 from .latent import is_conditional_generator as is_conditional
 
 METHODS = ("optimize", "encoder", "hybrid")
@@ -62,27 +63,6 @@ def prior(model, n: int, d: int) -> tuple[Tensor, Tensor | None]:
         return torch.randn(n, d), None
     z, y = noise(n)
     return z.cpu(), (y.cpu() if is_conditional(model) and y is not None else None)
-
-
-def check_labels(model, y, n: int) -> Tensor | None:
-    """Labels for ``n`` targets of a conditional generator (an int is repeated); None for others."""
-    name = getattr(model, "registry_name", type(model).__name__)
-    if not is_conditional(model):
-        if y is not None:
-            raise ConfigError(f"--label is for conditional generators; model {name!r} is unconditional")
-        return None
-    classes = int(model.config.num_classes)
-    if y is None:
-        raise ConfigError(f"model {name!r} is conditional: give the class of the image with --label K "
-                          f"(0…{classes - 1})")
-    y = torch.as_tensor(y, dtype=torch.long).flatten()
-    y = y.expand(n).clone() if len(y) == 1 else y
-    if len(y) != n:
-        raise ConfigError(f"got {len(y)} labels for {n} images")
-    if y.min() < 0 or y.max() >= classes:
-        raise ConfigError(f"label {int(y.max() if y.max() >= classes else y.min())} out of range: model {name!r} "
-                          f"draws classes 0…{classes - 1}")
-    return y
 
 
 @contextlib.contextmanager

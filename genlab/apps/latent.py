@@ -83,21 +83,35 @@ def is_conditional_generator(model) -> bool:
     return bool(getattr(model, "conditional", False))
 
 
+def check_labels(model, y, n: int) -> Tensor | None:
+    """Labels for ``n`` targets of a conditional generator (an int is repeated); None for others."""
+    name = getattr(model, "registry_name", type(model).__name__)
+    if not is_conditional_generator(model):
+        if y is not None:
+            raise ConfigError(f"--label is for conditional generators; model {name!r} is unconditional")
+        return None
+    classes = int(model.config.num_classes)
+    if y is None:
+        raise ConfigError(f"model {name!r} is conditional: give the class with --label K "
+                          f"(0…{classes - 1})")
+    y = torch.as_tensor(y, dtype=torch.long).flatten()
+    y = y.expand(n).clone() if len(y) == 1 else y
+    if len(y) != n:
+        raise ConfigError(f"got {len(y)} labels for {n} images")
+    if y.min() < 0 or y.max() >= classes:
+        raise ConfigError(f"label {int(y.max() if y.max() >= classes else y.min())} out of range: model {name!r} "
+                          f"draws classes 0…{classes - 1}")
+    return y
+
+
 def class_decoder(model, why: str, label: int | None = None):
     """``decode`` for codes alone: as is for ordinary models, bound to class ``label`` for a
     conditional generator (whose decode(z, y) needs the class)."""
     decode = model.require("decode", why)
-    name = model.registry_name
-    if not is_conditional_generator(model):
-        if label is not None:
-            raise ConfigError(f"--label is for conditional generators; model {name!r} is unconditional")
+    y = check_labels(model, label, 1)
+    if y is None:
         return decode
-    classes = int(model.config.num_classes)
-    if label is None:
-        raise ConfigError(f"model {name!r} is conditional: choose the class to draw with --label K (0…{classes - 1})")
-    if not 0 <= label < classes:
-        raise ConfigError(f"--label {label} out of range: model {name!r} draws classes 0…{classes - 1}")
-    return lambda z: decode(z, torch.full((len(z),), label, dtype=torch.long, device=z.device))
+    return lambda z: decode(z, y.to(z.device).expand(len(z)))
 
 
 @torch.no_grad()

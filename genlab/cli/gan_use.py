@@ -56,7 +56,8 @@ def _load(run: str):
 
 def run_invert(args) -> int:
     from ..apps.common import output_folder, read_image, run_data
-    from ..apps.invert import ENCODER_FOLDER, check_generator, check_labels, invert_images, parse_methods
+    from ..apps.invert import ENCODER_FOLDER, check_generator, invert_images, parse_methods
+    from ..apps.latent import check_labels
     from ..errors import ConfigError
 
     methods = parse_methods(args.method)
