@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
 from ..errors import CapabilityError, GenlabError, RunFolderError
 from ..train import runs
+from ..viz.plots import new_figure
 from ..train.diagnostics import (PROBABILITY_LOSSES, Thresholds, all_warnings, duplicate_reference, epoch_warnings,
                                  fixed_samples, read_history, sample_health)
 
@@ -248,8 +248,7 @@ def diagnostics_figure(history: list[dict], warnings: list[dict] | None = None, 
     """Six panels against the epoch: D and G losses, D(x) and D(G(z)), gradient norms (log),
     classes covered, near-duplicate rate and the class histogram's KL to uniform; the epochs of
     warnings are marked by dotted red lines."""
-    fig = Figure(figsize=(12.0, 6.4), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(12.0, 6.4)
     axes = fig.subplots(2, 3).ravel()
     epochs = [r["epoch"] for r in history]
     panels = [

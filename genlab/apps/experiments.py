@@ -186,11 +186,9 @@ def _cell(v, spec: str = ".3g") -> str:
 
 
 def comparison_figure(c: dict):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from ..viz.plots import new_figure
 
-    fig = Figure(figsize=(10.0, 3.4), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(10.0, 3.4)
     axes = fig.subplots(1, 3)
     for key, ax, title in (("classes_covered", axes[0], "classes covered"),
                            ("duplicate_rate", axes[1], "near-duplicate rate"),

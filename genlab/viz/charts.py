@@ -8,23 +8,18 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
+from .plots import new_figure
+
 __all__ = ["error_vs_code_size", "per_class_bars", "pullback", "titled_stack"]
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def error_vs_code_size(series: Mapping[str, Sequence[tuple[float, float]]], title: str = "",
                        ylabel: str = "held-out MSE per pixel") -> Figure:
     """One line per method through its (code size, error) points; log-scaled code-size axis."""
-    fig = _figure(5.6, 3.8)
+    fig = new_figure(5.6, 3.8)
     ax = fig.add_subplot()
     sizes: set[float] = set()
     for name, points in series.items():
@@ -54,7 +49,7 @@ def per_class_bars(values: Mapping[Any, float], title: str = "", ylabel: str = "
     """A bar per class (e.g. AUROC with that digit held out), the mean as a line."""
     keys = list(values)
     v = np.array([values[k] for k in keys], dtype=np.float64)
-    fig = _figure(max(4.0, 0.5 * len(keys) + 1.5), 3.4)
+    fig = new_figure(max(4.0, 0.5 * len(keys) + 1.5), 3.4)
     ax = fig.add_subplot()
     ax.bar(range(len(keys)), v, color="C0")
     ax.set_xticks(range(len(keys)), [str(k) for k in keys])
@@ -79,7 +74,7 @@ def pullback(train: Any, queries: Any, pulled: Any, curve: Any, truth: Any | Non
         return np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64).reshape(-1, 2)
 
     train, queries, pulled, curve = arr(train), arr(queries), arr(pulled), arr(curve)
-    fig = _figure(6.0, 6.0)
+    fig = new_figure(6.0, 6.0)
     ax = fig.add_subplot()
     ax.scatter(train[:, 0], train[:, 1], s=4, color="0.7", label="training points", zorder=1)
     if truth is not None:

@@ -24,7 +24,7 @@ from PIL import Image
 from ..io import atomic_write_bytes
 from .grids import make_grid
 
-__all__ = ["figure_png_bytes", "figure_to_png", "figure_data_uri", "figure_to_image", "latent_scatter",
+__all__ = ["new_figure", "figure_png_bytes", "figure_to_png", "figure_data_uri", "figure_to_image", "latent_scatter",
            "read_metrics_csv", "training_curves", "interpolation_strip", "manifold_grid", "histogram"]
 
 _PHASES = ("train", "val", "valid", "validation", "test")
@@ -33,7 +33,8 @@ _PRIORITY = ("loss", "total", "recon", "reconstruction", "kl")     # shown first
 
 # --------------------------------------------------------------------------- figures and files
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """A Figure of ``width``×``height`` inches on the Agg canvas (no pyplot, no global state)."""
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -117,7 +118,7 @@ def latent_scatter(codes: Any, labels: Any = None, title: str = "Latent codes",
     if categorical:
         idx = np.searchsorted(classes, y)
 
-    fig = _figure(6.4 if y is not None else 5.6, 5.0)
+    fig = new_figure(6.4 if y is not None else 5.6, 5.0)
     ax = fig.add_subplot()
     if d == 1:
         x_plot = z[:, 0]
@@ -296,14 +297,14 @@ def training_curves(metrics: Mapping[str, Sequence[Any]] | str | Path, names: Se
     table = _read_table(metrics) if isinstance(metrics, (str, Path)) else _from_dict(metrics)
     groups = _select(list(table), names)
     if not groups:
-        fig = _figure(5, 2)
+        fig = new_figure(5, 2)
         ax = fig.add_subplot()
         ax.text(0.5, 0.5, "no metrics logged yet", ha="center", va="center")
         ax.set_axis_off()
         return fig
     ncols = max(1, min(int(ncols), len(groups)))
     nrows = math.ceil(len(groups) / ncols)
-    fig = _figure(3.8 * ncols, 2.9 * nrows)
+    fig = new_figure(3.8 * ncols, 2.9 * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(groups):]:
         fig.delaxes(ax)
@@ -364,7 +365,7 @@ def interpolation_strip(images: Any, ts: Sequence[float] | None = None, title: s
     cell = (grid.shape[1] - padding) / steps
     aspect = grid.shape[0] / grid.shape[1]
     width = float(np.clip(steps * 0.9, 4.0, 14.0))
-    fig = _figure(width, width * aspect + 0.9 + (0.3 if title else 0))
+    fig = new_figure(width, width * aspect + 0.9 + (0.3 if title else 0))
     ax = fig.add_subplot()
     _imshow_grid(ax, grid)
     k = _thin(steps, 16)
@@ -392,7 +393,7 @@ def manifold_grid(images: Any, xs: Sequence[float], ys: Sequence[float], title: 
     h, w = grid.shape[0] - padding, grid.shape[1] - padding
     cell_h, cell_w = h / len(ys), w / len(xs)
     side = 6.0
-    fig = _figure(side + 0.8, side * h / w + 0.8 + (0.3 if title else 0))
+    fig = new_figure(side + 0.8, side * h / w + 0.8 + (0.3 if title else 0))
     ax = fig.add_subplot()
     _imshow_grid(ax, grid)
     kx, ky = _thin(len(xs)), _thin(len(ys))
@@ -415,7 +416,7 @@ def histogram(values: Any, bins: int | Sequence[float] = 50, title: str = "", xl
     ``{name: values}`` dict (e.g. activations per layer). NaN and infinities are left out and counted
     in the legend."""
     named = values if isinstance(values, Mapping) else {"": values}
-    fig = _figure(5.6, 3.6)
+    fig = new_figure(5.6, 3.6)
     ax = fig.add_subplot()
     arrays = {name: _numpy(v).astype(np.float64).reshape(-1) for name, v in named.items()}
     finite = {name: a[np.isfinite(a)] for name, a in arrays.items()}
