@@ -83,7 +83,7 @@ def sweep_kl(weights=DEFAULT_WEIGHTS, data_spec: str = "mnist5k", epochs: int = 
 
 def _figure(panels):
     from ..viz.grids import make_grid
-    from ..viz.plots import _figure as new_figure, _imshow_grid
+    from ..viz.plots import _imshow_grid, new_figure
 
     fig = new_figure(4.2 * len(panels), 8.4)
     for i, (z, y, samples, title) in enumerate(panels):
