@@ -89,6 +89,33 @@ def test_resume_continues_from_saved_step(small, tmp_path):
     assert json.loads((first.run_dir / "config.json").read_text())["train"]["epochs"] == 4
 
 
+def test_lr_schedule_is_applied_each_epoch_and_continues_on_resume(small, tmp_path):
+    import lightning as L
+
+    from genlab.models.gan.core import linear_decay
+
+    assert [linear_decay(0.5)(e / 10) for e in (0, 4, 5, 6, 9)] == pytest.approx([1, 1, 1, 0.8, 0.2])
+    train, _ = small
+    seen = []
+
+    class Read(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if batch_idx == 0:
+                seen.append([opt.param_groups[0]["lr"] for opt in trainer.optimizers])
+
+    model = genlab.create("dcgan", data=train, g_width=8, d_width=8, lr_decay=1.0, lr_d=4e-4)
+    genlab.train(model, train, epochs=2, batch_size=100, out=tmp_path / "run", progress=False, callbacks=[Read()],
+                 diagnostics=False)
+    # 2 epochs, decay over all of them: factors 1, 1/2 of D's 4e-4 and G's 2e-4
+    assert seen == [pytest.approx([4e-4, 2e-4]), pytest.approx([2e-4, 1e-4])]
+    seen.clear()
+    genlab.resume(tmp_path / "run", epochs=4, data=train, progress=False, callbacks=[Read()], diagnostics=False)
+    # the schedule is recomputed for 4 epochs from the first rates, not from the decayed ones saved
+    assert seen == [pytest.approx([2e-4, 1e-4]), pytest.approx([1e-4, 5e-5])]
+    with pytest.raises(genlab.errors.ConfigError, match="lr_decay"):
+        genlab.create("dcgan", data=train, lr_decay=1.5)
+
+
 def test_existing_run_folder_refused_then_overwritten(small, tmp_path):
     train, _ = small
     out = tmp_path / "run"

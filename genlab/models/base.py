@@ -151,6 +151,9 @@ class Player:
     steps: int = 1
     after_step: Callable[[], None] | None = None
     clip_grad_norm: float | None = None
+    # learning-rate factor for the share of the epochs already done (0 at the start, < 1 after),
+    # applied by the engine at each epoch start to the optimiser's first rate
+    lr_schedule: Callable[[float], float] | None = None
     extras: dict = field(default_factory=dict)
 
 

@@ -68,6 +68,21 @@ class Engine(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._sums, self._seen = {}, 0
         self.model.on_epoch_start(self.current_epoch)
+        self._schedule_lr()
+
+    def _schedule_lr(self) -> None:
+        """Each player's rate for this epoch from its ``lr_schedule``: a function of the epoch, not
+        of saved state, so a resumed run continues the schedule where it stopped."""
+        total = self.trainer.max_epochs
+        if not total or total < 1:   # a step or time budget: the length of training is unknown
+            return
+        for player in self._players:
+            if player.lr_schedule is None:
+                continue
+            factor = float(player.lr_schedule(self.current_epoch / total))
+            for group in player.optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+                group["lr"] = group["initial_lr"] * factor
 
     def epoch_means(self) -> dict[str, float]:
         """This epoch's per-image means of every logged value so far, keyed as logged (for

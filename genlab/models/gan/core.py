@@ -47,6 +47,9 @@ class GANConfig(ModelConfig):
     ls_b: float = 1.0
     ls_c: float = 1.0
     spectral_norm: bool = False             # on every layer of the discriminator
+    # the last share of the epochs over which both players' rates fall linearly towards 0 (pix2pix
+    # and CycleGAN decay over the last half); 0: constant rates
+    lr_decay: float = 0.0
     ema: bool = False                       # sample from an exponential moving average of G
     ema_decay: float = 0.999
     # DiffAugment (Zhao et al. 2020) on every image D sees while training: "color", "translation",
@@ -70,6 +73,14 @@ def recipe(config: GANConfig) -> dict:
     return {"optimizer": base["optimizer"] if config.optimizer == "auto" else config.optimizer,
             "lr_g": lr, "lr_d": config.lr_d if config.lr_d is not None else lr, "betas": betas,
             "d_steps": config.d_steps if config.d_steps is not None else base["d_steps"]}
+
+
+def linear_decay(share: float):
+    """Learning-rate factor for the share of training done: 1, then over the last ``share`` of it
+    falling linearly to 1/n of the rate in its last of n epochs (never 0: that epoch still learns)."""
+    def factor(done: float) -> float:
+        return min(1.0, (1.0 - done) / share)
+    return factor
 
 
 def make_optimizer(kind: str, params, lr: float, betas) -> torch.optim.Optimizer:
@@ -103,6 +114,8 @@ class GAN(GenerativeModel):
                 raise ConfigError(f"{key} must be at least 1, got {value}")
         if not 0 <= config.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}")
+        if not 0 <= config.lr_decay <= 1:
+            raise ConfigError(f"lr_decay is the share of the epochs to decay over, in [0, 1]; got {config.lr_decay}")
         if not 0 < config.ema_decay < 1:
             raise ConfigError(f"ema_decay must be in (0, 1), got {config.ema_decay}")
         parse_policy(config.diff_augment)
@@ -227,11 +240,12 @@ class GAN(GenerativeModel):
     def players(self) -> list[Player]:
         s = self.settings
         d_params, g_params = self.d_parameters(), self.g_parameters()
+        schedule = linear_decay(self.config.lr_decay) if self.config.lr_decay else None
         return [
             Player("discriminator", d_params, make_optimizer(s["optimizer"], d_params, s["lr_d"], s["betas"]),
-                   self.discriminator_step, steps=s["d_steps"], after_step=self._after_d),
+                   self.discriminator_step, steps=s["d_steps"], after_step=self._after_d, lr_schedule=schedule),
             Player("generator", g_params, make_optimizer(s["optimizer"], g_params, s["lr_g"], s["betas"]),
-                   self.generator_step, after_step=self._after_g),
+                   self.generator_step, after_step=self._after_g, lr_schedule=schedule),
         ]
 
     def preview(self, batch: dict) -> Tensor:
