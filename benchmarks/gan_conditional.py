@@ -23,6 +23,7 @@ import torch
 import genlab
 from genlab.apps.sections.gan_conditional import judged_samples
 from genlab.metrics.judge import get_judge
+from genlab.metrics.sample import matched_code_agreement
 from genlab.models.base import parse_overrides
 from genlab.registry import get
 
@@ -53,7 +54,8 @@ class JudgeEvery(L.Callback):
             value, got = figure(model, self.judge, self.per_class, self.seed)
         model.train(was)
         print(json.dumps({"model": model.registry_name, "epoch": epoch, "seconds": round(time.perf_counter() - self.started, 1),
-                          "value": round(value, 4), "classes_found": got["classes_found"]}), flush=True)
+                          "value": round(value, 4), "classes_found": got["classes_found"],
+                          **({"purity": round(got["purity"], 4)} if "purity" in got else {})}), flush=True)
 
 
 def main() -> None:
@@ -70,6 +72,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     train = genlab.load_data("mnist5k", "train")
+    test = genlab.load_data("mnist5k", "test")
     judge, info = get_judge("mnist5k", train.shape)
     for name in args.models:
         model = genlab.create(name, data=train, **parse_overrides(get(name).config_class, args.overrides))
@@ -92,6 +95,11 @@ def main() -> None:
             line["per_class"] = [None if a is None else round(a, 3) for a in got["per_class"]]
         else:
             line["code_to_class"] = got["mapping"]
+            line["purity"] = round(got["purity"], 4)   # many-to-one: above the figure, split or merged classes
+            line["confusion"] = got["confusion"]
+            # Q as an unsupervised classifier of the 1,000 held-out digits (labels used only to score)
+            codes = model.infer_codes(test.x)[0].cpu()
+            line["q_test_agreement"] = round(matched_code_agreement(codes, test.y, model.num_classes, 10)["agreement"], 4)
         print(json.dumps(line), flush=True)
 
 

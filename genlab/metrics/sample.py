@@ -216,8 +216,10 @@ def matched_code_agreement(codes, labels, num_codes: int | None = None, num_clas
     Used for InfoGAN's c1 against a judge's labels of the generated images (or Q's reading of real
     images against their labels): label names are arbitrary, so code 3 may well mean digit 7.
     Returns ``agreement`` (share of items whose code maps to their label), ``mapping`` (class for
-    each code value; −1 where a code is left unmatched because there are more codes than classes)
-    and ``confusion`` (codes × classes counts).
+    each code value; −1 where a code is left unmatched because there are more codes than classes),
+    ``purity`` (the same share when each code value may map to its most common class, many to one:
+    purity well above agreement means classes split over codes or merged into one) and
+    ``confusion`` (codes × classes counts).
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -232,4 +234,5 @@ def matched_code_agreement(codes, labels, num_codes: int | None = None, num_clas
     for r, col in zip(rows, cols):
         mapping[int(r)] = int(col)
     agreement = float(confusion[rows, cols].sum()) / len(c)
-    return {"agreement": agreement, "mapping": mapping, "confusion": confusion.tolist()}
+    purity = float(confusion.max(1).values.sum()) / len(c)
+    return {"agreement": agreement, "mapping": mapping, "purity": purity, "confusion": confusion.tolist()}

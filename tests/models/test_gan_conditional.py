@@ -266,13 +266,16 @@ def test_matched_code_agreement_on_hand_made_labels():
     labels = [2, 2, 2, 1, 0, 0, 0, 2, 1, 1, 1, 0]
     got = matched_code_agreement(codes, labels)
     assert got["mapping"] == [2, 0, 1] and got["agreement"] == pytest.approx(9 / 12)
-    assert got["confusion"][0] == [0, 1, 3]
+    assert got["confusion"][0] == [0, 1, 3] and got["purity"] == pytest.approx(9 / 12)
     # a permutation of the labels agrees perfectly; more codes than classes leave a code unmatched
     assert matched_code_agreement([0, 1, 2, 0], [1, 2, 0, 1])["agreement"] == 1.0
     extra = matched_code_agreement([0, 1, 2, 2], [0, 1, 1, 1], num_codes=3, num_classes=2)
     assert extra["agreement"] == pytest.approx(3 / 4) and extra["mapping"].count(-1) == 1
     # one code for everything is right only for the largest class
     assert matched_code_agreement([0] * 6, [0, 0, 0, 1, 1, 2])["agreement"] == pytest.approx(0.5)
+    # one class split over two codes: purity counts both, the one-to-one matching only one
+    split = matched_code_agreement([0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1])
+    assert split["purity"] == 1.0 and split["agreement"] == pytest.approx(4 / 6)
 
 
 # ----------------------------------------------------------------------------- runs: save, load, report, CLI

@@ -94,7 +94,9 @@ def infogan_sections(report, model, data, run_dir) -> None:
         got = judged_samples(model, judge)
         lines.append(f"Generated: the judge's labels of {got['n']} samples ({got['n'] // k} per value of c1) agree "
                      f"with c1 on {got['agreement']:.1%} after matching code values to classes one to one "
-                     f"(Hungarian algorithm); c1 = 0…{k - 1} → class {got['mapping']}.")
+                     f"(Hungarian algorithm); c1 = 0…{k - 1} → class {got['mapping']}. Counting each value's most "
+                     f"common class instead (purity, many to one): {got['purity']:.1%}; the gap is classes split "
+                     "over two values of c1 or sharing one.")
     else:
         lines.append(f"No cached judge, so the generated images' classes are not measured ({why}).")
     if data.y is not None:
