@@ -83,16 +83,30 @@ def is_conditional_generator(model) -> bool:
     return bool(getattr(model, "conditional", False))
 
 
-def check_labels(model, y, n: int) -> Tensor | None:
-    """Labels for ``n`` targets of a conditional generator (an int is repeated); None for others."""
+def label_kind(model, codes: bool = True) -> str | None:
+    """What the ``y`` of ``decode(z, y)`` is: "class" for a conditional generator, the name of a
+    categorical code for a generator that draws z with one (``code_label``: infogan's c1, when
+    ``codes``), None when decode takes z alone."""
+    if is_conditional_generator(model):
+        return "class"
+    return getattr(model, "code_label", None) if codes else None
+
+
+def check_labels(model, y, n: int, codes: bool = False) -> Tensor | None:
+    """Labels for ``n`` targets of a conditional generator (an int is repeated); None for others.
+    With ``codes``, a categorical code's values (infogan's c1) count as labels too."""
     name = getattr(model, "registry_name", type(model).__name__)
-    if not is_conditional_generator(model):
+    kind = label_kind(model, codes)
+    if kind is None:
+        if y is not None and codes:
+            raise ConfigError(f"--label is for generators that draw a class (cgan, acgan) or a categorical code "
+                              f"(infogan); model {name!r} draws neither")
         if y is not None:
-            raise ConfigError(f"--label is for conditional generators; model {name!r} is unconditional")
+            raise ConfigError(f"--label is for conditional generators (cgan, acgan); model {name!r} is unconditional")
         return None
-    classes = int(model.config.num_classes)
+    classes = int(model.num_classes)
     if y is None:
-        raise ConfigError(f"model {name!r} is conditional: give the class with --label K "
+        raise ConfigError(f"model {name!r} draws each image with a {kind}: give it with --label K "
                           f"(0…{classes - 1})")
     y = torch.as_tensor(y, dtype=torch.long).flatten()
     y = y.expand(n).clone() if len(y) == 1 else y
@@ -108,7 +122,7 @@ def class_decoder(model, why: str, label: int | None = None):
     """``decode`` for codes alone: as is for ordinary models, bound to class ``label`` for a
     conditional generator (whose decode(z, y) needs the class)."""
     decode = model.require("decode", why)
-    y = check_labels(model, label, 1)
+    y = check_labels(model, label, 1, codes=True)
     if y is None:
         return decode
     return lambda z: decode(z, y.to(z.device).expand(len(z)))
@@ -119,12 +133,13 @@ def interpolate_classes(model, classes: list[int], steps: int = 10, seed: int = 
                         temperature: float = 1.0) -> Tensor:
     """A conditional generator's class embedding interpolated with z fixed (one prior draw, ``seed``):
     the label weights go linearly from one-hot(c1) to one-hot(c2) (…), so each image's embedding is
-    (1 − t)·e_c1 + t·e_c2, through each class in turn."""
+    (1 − t)·e_c1 + t·e_c2, through each class in turn. For infogan the same path runs between
+    values of its categorical code."""
     decode = model.require("decode", "class interpolation decodes codes")
-    if not is_conditional_generator(model):
-        raise ConfigError(f"--classes interpolates the class embedding of a conditional generator (cgan, acgan); "
-                          f"model {model.registry_name!r} is not one: use --seeds A,B")
-    k = int(model.config.num_classes)
+    if label_kind(model) is None:
+        raise ConfigError(f"--classes interpolates the class embedding of a conditional generator (cgan, acgan) or "
+                          f"a categorical code (infogan); model {model.registry_name!r} has neither: use --seeds A,B")
+    k = int(model.num_classes)
     bad = [c for c in classes if not 0 <= c < k]
     if bad:
         raise ConfigError(f"--classes {bad} out of range: model {model.registry_name!r} draws classes 0…{k - 1}")

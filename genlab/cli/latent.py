@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seeds", default=None, metavar="A,B", help="interpolate between two prior draws instead")
     p.add_argument("--classes", default=None, metavar="C1,C2,...",
                    help="conditional generators: interpolate the class weights through these classes, z fixed")
-    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn")
+    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn; infogan: the value of c1")
     p.add_argument("--seed", type=int, default=0, help="the prior draw of z held fixed by --classes")
     p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
     p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, default=15, help="grid size n×n")
     p.add_argument("--dims", default=None, metavar="I,J", help="two latent dimensions (default: 2-D prior grid, "
                                                                   "or the codes' first two principal directions)")
-    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn")
+    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn; infogan: the value of c1")
     p.add_argument("--out", default=None, help="PNG file (default RUN/manifold.png)")
     p.set_defaults(func=run_manifold)
 
@@ -54,7 +54,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dims", default=None, metavar="I,J,...", help="dimensions to vary (default: the first 10)")
     p.add_argument("--steps", type=int, default=9)
     p.add_argument("--span", type=float, default=3.0, help="± this many standard deviations")
-    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn")
+    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn; infogan: the value of c1")
     p.add_argument("--out", default=None, help="PNG file (default RUN/traverse.png)")
     p.set_defaults(func=run_traverse)
 

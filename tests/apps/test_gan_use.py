@@ -30,12 +30,13 @@ def one_line_error(code, err, *words):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, mnist):
-    """A dcgan, a cgan and an autoencoder trained one epoch on 200 digits."""
+    """A dcgan, a cgan, an infogan and an autoencoder trained one epoch on 200 digits."""
     train, _ = mnist
     small = train.subset(range(0, 4000, 20))
     root = tmp_path_factory.mktemp("gan_use")
     out = {}
-    for name, kw in (("dcgan", TINY_GAN), ("cgan", {**TINY_GAN, "embed_dim": 4}), ("ae", {"latent_dim": 8})):
+    for name, kw in (("dcgan", TINY_GAN), ("cgan", {**TINY_GAN, "embed_dim": 4}),
+                     ("infogan", {**TINY_GAN, "cat_embed_dim": 4}), ("ae", {"latent_dim": 8})):
         model = genlab.create(name, data=small, **kw)
         genlab.train(model, small, epochs=1, batch_size=50, out=root / name, progress=False,
                      data_info={"spec": "mnist5k"})
@@ -140,7 +141,7 @@ def test_invert_refusals_are_one_line(runs, tmp_path, capsys):
 
     Image.new("L", (28, 28), 0).save(tmp_path / "x.png")
     code, _, err = run(capsys, "invert", runs["cgan"], tmp_path / "x.png")
-    one_line_error(code, err, "conditional", "--label")
+    one_line_error(code, err, "with a class", "--label")
     assert not (runs["cgan"] / "invert").exists()        # refused before writing anything
 
 
@@ -194,9 +195,36 @@ def test_class_interpolation_on_a_conditional_gan(runs, tmp_path, capsys):
         assert code == 0, (args, err)
     assert "asked to draw" in text
     code, _, err = run(capsys, "interpolate", runs["cgan"], "--seeds", "1,2")
-    one_line_error(code, err, "conditional", "--label")
+    one_line_error(code, err, "with a class", "--label")
     code, _, err = run(capsys, "interpolate", runs["cgan"], "--classes", "3,12")
     one_line_error(code, err, "out of range")
+
+
+def test_latent_tools_on_infogan_take_the_categorical_code_as_label(runs, tmp_path, capsys):
+    model = genlab.load(runs["infogan"])
+    images = latent.interpolate_seeds(model, 1, 2, steps=4, label=3)
+    z = torch.stack([latent.prior_codes(model, 1, seed)[0] for seed in (1, 2)])
+    with torch.no_grad():
+        ends = model.decode(z, torch.tensor([3, 3]))
+    assert images.shape == (4, 1, 28, 28) and z.shape == (2, model.config.latent_dim)
+    assert torch.allclose(images[0], ends[0], atol=1e-5) and torch.allclose(images[-1], ends[1], atol=1e-5)
+    walk = latent.interpolate_classes(model, [2, 7], steps=3, seed=0)
+    with torch.no_grad():
+        ends = model.decode(latent.prior_codes(model, 1, 0).expand(2, -1), torch.tensor([2, 7]))
+    assert torch.allclose(walk[0], ends[0], atol=1e-5) and torch.allclose(walk[-1], ends[1], atol=1e-5)
+    for i, args in enumerate([("interpolate", "--seeds", "1,2", "--label", 3),
+                              ("interpolate", "--classes", "2,7", "--steps", 4),
+                              ("traverse", "--label", 5, "--steps", 3, "--dims", "0"),
+                              ("manifold", "--label", 1, "--n", 3)]):
+        code, _, err = run(capsys, *args[:1], runs["infogan"], *args[1:], "--out", tmp_path / f"{i}.png")
+        assert code == 0, (args, err)
+    for tool in (("interpolate", "--seeds", "1,2"), ("traverse",), ("manifold",)):
+        code, _, err = run(capsys, *tool[:1], runs["infogan"], *tool[1:], "--out", tmp_path / "x.png")
+        one_line_error(code, err, "categorical code c1", "--label")
+    code, _, err = run(capsys, "manifold", runs["infogan"], "--label", 10, "--out", tmp_path / "x.png")
+    one_line_error(code, err, "out of range")
+    code, _, err = run(capsys, "interpolate", runs["dcgan"], "--seeds", "1,2", "--label", 3, "--out", tmp_path / "x.png")
+    one_line_error(code, err, "--label", "draws neither")
 
 
 def test_generator_arithmetic_averages_group_codes(generator):
