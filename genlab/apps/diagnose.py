@@ -35,10 +35,11 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
 from ..errors import CapabilityError, GenlabError, RunFolderError
+from ..metrics.sample import duplicate_reference
 from ..train import runs
 from ..viz.plots import new_figure
-from ..train.diagnostics import (PROBABILITY_LOSSES, Thresholds, all_warnings, duplicate_reference, epoch_warnings,
-                                 fixed_samples, read_history, sample_health)
+from ..train.diagnostics import (PROBABILITY_LOSSES, Thresholds, all_warnings, epoch_warnings, fixed_samples,
+                                 read_history, sample_health)
 
 __all__ = ["diagnose", "format_summary", "oscillation", "diagnostics_figure", "choose_epochs", "epoch_strip",
            "evolution_gif", "require_gan_run", "VERDICTS"]

@@ -164,6 +164,16 @@ def duplicate_rate(samples, threshold: float) -> float:
     return float((d.min(1).values <= threshold).double().mean())
 
 
+def duplicate_reference(real, quantile: float = 0.01) -> float:
+    """Near-duplicate distance for :func:`duplicate_rate`: the 1st percentile of real images'
+    nearest-neighbour distances, measured on as many real images as samples are drawn (the
+    nearest neighbour comes closer as the set grows)."""
+    x = _f64(real)
+    d = torch.cdist(x, x)
+    d.fill_diagonal_(float("inf"))
+    return float(d.min(1).values.quantile(quantile))
+
+
 def memorization(fake, train, test, fake_feats=None, train_feats=None, test_feats=None) -> dict:
     """Nearest training image of each generated sample, in pixel space (and feature space if given).
 

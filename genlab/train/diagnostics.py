@@ -33,8 +33,10 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from ..metrics.sample import duplicate_reference
+
 __all__ = ["GANDiagnostics", "GANTrainingWarning", "Thresholds", "epoch_warnings", "all_warnings",
-           "read_history", "sample_health", "duplicate_reference", "is_adversarial", "DIAG_COLUMNS"]
+           "read_history", "sample_health", "is_adversarial", "DIAG_COLUMNS"]
 
 
 class GANTrainingWarning(UserWarning):
@@ -74,16 +76,6 @@ def is_adversarial(model) -> bool:
 
 
 # --------------------------------------------------------------------------- measurements
-
-def duplicate_reference(real_feats: Tensor, quantile: float = 0.01) -> float:
-    """Near-duplicate distance: the 1st percentile of real images' nearest-neighbour distances
-    (the rule of ``genlab eval``), measured on as many real images as samples are drawn (the
-    nearest neighbour comes closer as the set grows)."""
-    x = real_feats.detach().double().flatten(1)
-    d = torch.cdist(x, x)
-    d.fill_diagonal_(float("inf"))
-    return float(d.min(1).values.quantile(quantile))
-
 
 @torch.no_grad()
 def fixed_samples(model, n: int, seed: int = 0, batch: int = 250) -> Tensor:

@@ -15,8 +15,9 @@ from genlab.apps.diagnose import VERDICTS, choose_epochs, oscillation
 from genlab.cli import main
 from genlab.metrics import judge as J
 from genlab.train import runs
-from genlab.train.diagnostics import (DIAG_COLUMNS, GANTrainingWarning, Thresholds, all_warnings,
-                                      duplicate_reference, epoch_warnings, read_history, sample_health)
+from genlab.metrics.sample import duplicate_reference
+from genlab.train.diagnostics import (DIAG_COLUMNS, GANTrainingWarning, Thresholds, all_warnings, epoch_warnings,
+                                      read_history, sample_health)
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 

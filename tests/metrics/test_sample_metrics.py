@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy import linalg
 
-from genlab.metrics import (class_coverage, density_coverage, duplicate_rate, fid, inception_score, kid,
-                            memorization, precision_recall)
+from genlab.metrics import (class_coverage, density_coverage, duplicate_rate, duplicate_reference, fid,
+                            inception_score, kid, memorization, precision_recall)
 
 
 MIX = torch.randn(8, 8, generator=torch.Generator().manual_seed(0)) * 0.3 + torch.eye(8)
@@ -80,6 +80,10 @@ def test_class_coverage_flags_collapse():
 def test_duplicates_and_memorization():
     x = torch.rand(50, 1, 8, 8)
     assert duplicate_rate(x[:1].repeat(20, 1, 1, 1), 1e-6) == 1.0
+    # the reference distance: real points 0, 1, 2, … apart by 1 (and one pair 0.5 apart) → 1st percentile
+    line = torch.cat([torch.arange(100.0), torch.tensor([0.5])]).view(-1, 1)
+    assert duplicate_reference(line) == pytest.approx(0.5)
+    assert duplicate_reference(line, quantile=0.5) == pytest.approx(1.0)
     assert duplicate_rate(x, 1e-3) == 0.0
     train, test = torch.rand(300, 1, 8, 8), torch.rand(100, 1, 8, 8)
     copies = memorization(train[:40], train, test)
