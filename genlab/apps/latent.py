@@ -106,7 +106,7 @@ def check_labels(model, y, n: int, codes: bool = False) -> Tensor | None:
         return None
     classes = int(model.num_classes)
     if y is None:
-        raise ConfigError(f"model {name!r} draws each image with a {kind}: give it with --label K "
+        raise ConfigError(f"model {name!r} draws each image with a {kind}: give its value with --label K "
                           f"(0…{classes - 1})")
     y = torch.as_tensor(y, dtype=torch.long).flatten()
     y = y.expand(n).clone() if len(y) == 1 else y

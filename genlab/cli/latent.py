@@ -106,10 +106,11 @@ def run_interpolate(args) -> int:
     classes = parse_ints(args.classes, "--classes", least=2)
     if classes is not None:
         images = latent.interpolate_classes(model, classes, steps=args.steps, seed=args.seed)
-        what = "class weights " + " → ".join(map(str, classes)) + f" at z of seed {args.seed}"
+        what = f"{latent.label_kind(model)} weights " + " → ".join(map(str, classes)) + f" at z of seed {args.seed}"
     elif seeds is not None:
         images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode, label=args.label)
-        what = f"seed {seeds[0]} → seed {seeds[1]}" + (f" as class {args.label}" if args.label is not None else "")
+        what = f"seed {seeds[0]} → seed {seeds[1]}" + (f" with {latent.label_kind(model)} = {args.label}"
+                                                        if args.label is not None else "")
     else:
         model.require("encode", "interpolation between images needs an encoder; use --seeds A,B to "
                                 "interpolate between prior draws")

@@ -79,7 +79,7 @@ class InfoGANConfig(DCGANConfig):
           "a Q head on D maximises their mutual information with G's images")
 class InfoGAN(GAN):
     conditional = False                     # trains without labels
-    code_label = "value of the categorical code c1"   # the latent tools' --label picks it
+    code_label = "categorical code c1"      # the latent tools' --label picks its value
     default_epochs = 30
     # 125 steps an epoch instead of 32: at batch 128 c1 matched 0.42 after 30 epochs, at 32 0.60
     default_batch_size = 32
