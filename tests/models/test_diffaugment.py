@@ -65,7 +65,8 @@ def test_policy_parsing_and_refusal():
 def test_every_gan_discriminator_sees_augmented_images_only_while_training(name):
     kw = {"num_classes": 10} if name in ("cgan", "acgan") else {}
     small = {"latent_dim": 8} if name == "gan" else {"latent_dim": 8, "g_width": 8, "d_width": 8}
-    plain = genlab.create(name, image_shape=(1, 28, 28), **small, **kw)
+    plain = genlab.create(name, image_shape=(1, 28, 28), diff_augment="", **small, **kw)
+    assert not hasattr(plain, "diff_augment")
     model = genlab.create(name, image_shape=(1, 28, 28), diff_augment="translation,cutout", **small, **kw)
     # no parameters and no buffers: saved weights are the same either way
     assert model.state_dict().keys() == plain.state_dict().keys()
@@ -83,3 +84,16 @@ def test_every_gan_discriminator_sees_augmented_images_only_while_training(name)
     batch = {"x": (x + 1) / 2, "y": y}
     for player in model.players():
         assert torch.isfinite(player.loss(batch)["loss"])
+
+
+def test_infogan_shifts_what_d_and_q_see_by_default():
+    small = {"image_shape": (1, 28, 28), "latent_dim": 8, "g_width": 8, "d_width": 8}
+    model, plain = genlab.create("infogan", **small), genlab.create("infogan", diff_augment="", **small)
+    assert model.diff_augment.policy == ("translation",)
+    plain.load_state_dict(model.state_dict())
+    model.train(), plain.train()                 # both on batch statistics: only the shift differs
+    x = images(8)
+    assert not torch.allclose(model.heads(x)[1], plain.heads(x)[1])   # Q's reading too, not only D's score
+    plain.load_state_dict(model.state_dict())    # the two training passes moved BatchNorm's running stats apart
+    model.eval(), plain.eval()
+    assert torch.equal(model.heads(x)[1], plain.heads(x)[1])
