@@ -21,9 +21,8 @@ import lightning as L
 import torch
 
 import genlab
-from genlab.apps.sections.gan_conditional import judged_samples
+from genlab.apps.sections.gan_conditional import code_reading, judged_samples
 from genlab.metrics.judge import get_judge
-from genlab.metrics.sample import matched_code_agreement
 from genlab.models.base import parse_overrides
 from genlab.registry import get
 
@@ -98,8 +97,7 @@ def main() -> None:
             line["purity"] = round(got["purity"], 4)   # many-to-one: above the figure, split or merged classes
             line["confusion"] = got["confusion"]
             # Q as an unsupervised classifier of the 1,000 held-out digits (labels used only to score)
-            codes = model.infer_codes(test.x)[0].cpu()
-            line["q_test_agreement"] = round(matched_code_agreement(codes, test.y, model.num_classes, 10)["agreement"], 4)
+            line["q_test_agreement"] = round(code_reading(model, test.x, test.y)["agreement"], 4)
         print(json.dumps(line), flush=True)
 
 

@@ -98,11 +98,11 @@ def check_labels(model, y, n: int, codes: bool = False) -> Tensor | None:
     name = getattr(model, "registry_name", type(model).__name__)
     kind = label_kind(model, codes)
     if kind is None:
-        if y is not None and codes:
-            raise ConfigError(f"--label is for generators that draw a class (cgan, acgan) or a categorical code "
-                              f"(infogan); model {name!r} draws neither")
         if y is not None:
-            raise ConfigError(f"--label is for conditional generators (cgan, acgan); model {name!r} is unconditional")
+            takers = ("generators that draw a class (cgan, acgan) or a categorical code (infogan)", "draws neither")
+            if not codes:
+                takers = ("conditional generators (cgan, acgan)", "is unconditional")
+            raise ConfigError(f"--label is for {takers[0]}; model {name!r} {takers[1]}")
         return None
     classes = int(model.num_classes)
     if y is None:

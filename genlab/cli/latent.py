@@ -12,6 +12,9 @@ def _run_data(args, model):
     return _data(args, model) if callable(getattr(model, "encode", None)) else None
 
 
+LABEL_HELP = "conditional generators: the class drawn; infogan: the value of c1"
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("interpolate", help="decode the path between codes: two images, several, or two seeds",
                        description="Decode the straight (or spherical) path between codes. By default the first "
@@ -30,7 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seeds", default=None, metavar="A,B", help="interpolate between two prior draws instead")
     p.add_argument("--classes", default=None, metavar="C1,C2,...",
                    help="conditional generators: interpolate the class weights through these classes, z fixed")
-    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn; infogan: the value of c1")
+    p.add_argument("--label", type=int, default=None, metavar="K", help=LABEL_HELP)
     p.add_argument("--seed", type=int, default=0, help="the prior draw of z held fixed by --classes")
     p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
     p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
@@ -42,7 +45,7 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, default=15, help="grid size n×n")
     p.add_argument("--dims", default=None, metavar="I,J", help="two latent dimensions (default: 2-D prior grid, "
                                                                   "or the codes' first two principal directions)")
-    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn; infogan: the value of c1")
+    p.add_argument("--label", type=int, default=None, metavar="K", help=LABEL_HELP)
     p.add_argument("--out", default=None, help="PNG file (default RUN/manifold.png)")
     p.set_defaults(func=run_manifold)
 
@@ -54,7 +57,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dims", default=None, metavar="I,J,...", help="dimensions to vary (default: the first 10)")
     p.add_argument("--steps", type=int, default=9)
     p.add_argument("--span", type=float, default=3.0, help="± this many standard deviations")
-    p.add_argument("--label", type=int, default=None, metavar="K", help="conditional generators: the class drawn; infogan: the value of c1")
+    p.add_argument("--label", type=int, default=None, metavar="K", help=LABEL_HELP)
     p.add_argument("--out", default=None, help="PNG file (default RUN/traverse.png)")
     p.set_defaults(func=run_traverse)
 

@@ -50,6 +50,14 @@ def judged_samples(model, judge, per_class: int = 100, seed: int = 0, batch: int
     return out
 
 
+@torch.no_grad()
+def code_reading(model, x, y, batch: int = 500) -> dict:
+    """Q's categorical code of labelled images matched to their labels (``matched_code_agreement``):
+    infogan's Q as an unsupervised classifier; the labels only score it."""
+    codes = torch.cat([model.infer_codes(x[i:i + batch])[0].cpu() for i in range(0, len(x), batch)])
+    return matched_code_agreement(codes, y, model.num_classes, max(int(y.max()) + 1, 1))
+
+
 @report_section("cgan", "acgan")
 @torch.no_grad()
 def conditional_sections(report, model, data, run_dir) -> None:
@@ -100,9 +108,7 @@ def infogan_sections(report, model, data, run_dir) -> None:
     else:
         lines.append(f"No cached judge, so the generated images' classes are not measured ({why}).")
     if data.y is not None:
-        x, y = data.x[:1000], data.y[:1000]
-        codes = torch.cat([model.infer_codes(x[i:i + 500])[0].cpu() for i in range(0, len(x), 500)])
-        read = matched_code_agreement(codes, y, k, max(int(y.max()) + 1, 1))
+        read = code_reading(model, data.x[:1000], data.y[:1000])
         lines.append(f"Held-out images read by Q: its c1 matches their labels on {read['agreement']:.1%} after the "
                      "same matching (an unsupervised classifier).")
     report.section("Does c1 mean the class?", " ".join(lines))

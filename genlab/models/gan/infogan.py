@@ -23,8 +23,9 @@ Beyond the paper: G's loss also has the mode-seeking term of Mao et al. 2019 (pa
 that share c and differ in z; λ_ms / (mean |G(z1, c) − G(z2, c)| / mean |z1 − z2| + ε)), because
 the information term alone let G ignore z (each value of c1 drew one image), D's head sees a
 minibatch standard-deviation channel, and every image D and Q see is randomly shifted (DiffAugment's
-translation), so that G must show c1 in the digit's shape rather than in pixel-exact details. Sized for a few thousand images: z of 16 dimensions, c1
-through a 64-D learned embedding, batches of 32; every choice measured in docs/gans-conditional.md.
+translation), so that G must show c1 in the digit's shape rather than in pixel-exact details.
+Sized for a few thousand images: z of 16 dimensions, c1 through a 64-D learned embedding, batches
+of 32; every choice measured in docs/gans-conditional.md.
 """
 from __future__ import annotations
 
