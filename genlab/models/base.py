@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Literal
 
 import torch
 from torch import Tensor, nn
@@ -157,14 +157,46 @@ class Player:
     extras: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LabelSpace:
+    """What the ``y`` of a model's capabilities is: declared once by the model.
+
+    ``kind``: "classes" (a class it is conditioned on: cvae, cgan, acgan) or "code" (a
+    categorical code it draws itself, learned without labels: infogan's c1). ``size`` values
+    0…size−1; ``meaning`` names them in messages ("digit class", "categorical code c1");
+    ``names`` optional display names, one per value.
+    """
+
+    kind: Literal["classes", "code"]
+    size: int
+    meaning: str = "class"
+    names: tuple[str, ...] | None = None
+
+
+SIGNATURES = {
+    # capability -> its one signature (parameter names after self, keyword-only ones after *)
+    "sample": "(n, y=None, *, temperature=1.0, generator=None)",
+    "encode": "(x, y=None)",
+    "decode": "(z, y=None)",
+    "reconstruct": "(x, y=None)",
+    "log_prob": "(x, y=None)",
+}
+
+
 class GenerativeModel(nn.Module):
-    """Base class. Subclasses set ``config_class`` (via @register) and implement ``players``."""
+    """Base class. Subclasses set ``config_class`` (via @register) and implement ``players``.
+
+    Capabilities are plain methods with one signature each (:data:`SIGNATURES`); a model has only
+    those that make sense. ``y`` is checked by :meth:`labels` against :attr:`label_space`.
+    """
 
     registry_name: str = ""
     config_class: type = ModelConfig
     missing_capability_hints: dict = {}   # capability -> what to do instead, added to refusals
     default_epochs: int = 10              # what `genlab train` runs without --epochs
     default_batch_size: int = 128         # what ``train`` uses without a batch size
+    # old weight-name prefixes -> new ones, for run folders written before a rename
+    renamed_weights: dict[str, str] = {}
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -180,13 +212,42 @@ class GenerativeModel(nn.Module):
             return p.device
         return torch.device("cpu")
 
+    @property
+    def label_space(self) -> LabelSpace | None:
+        """None: the model takes no ``y``."""
+        return None
+
+    def labels(self, y, n: int, *, weights: bool = False) -> Tensor | None:
+        """The one validator of ``y`` for every caller: None stays None; an int, one label, n
+        labels (or, with ``weights``, n×K label weights) become n labels on the model's device."""
+        space = self.label_space
+        if y is None:
+            return None
+        if space is None:
+            raise ConfigError(f"model {self.registry_name!r} takes no label (it is neither conditioned on a class "
+                              "nor draws a categorical code); drop --label, or train a conditional model "
+                              "(cvae, cgan, acgan) or infogan")
+        return as_labels(y, n, space.size, self.device, f"{self.registry_name} ({space.meaning})", weights=weights)
+
+    def require_labels(self, y, n: int, *, weights: bool = False) -> Tensor:
+        """:meth:`labels` for calls that cannot go without ``y`` (a class-conditional decode)."""
+        if y is None:
+            space = self.label_space
+            raise ConfigError(f"model {self.registry_name!r} needs a {space.meaning} per image here: give it as "
+                              f"y (0…{space.size - 1}), e.g. `--label 3`")
+        return self.labels(y, n, weights=weights)
+
     def players(self) -> list[Player]:
         """Who is optimised. Closed-form models (PCA) return [] and fit in :meth:`prepare`."""
         raise NotImplementedError
 
     def prepare(self, data) -> None:
         """Called once by ``train`` before the first epoch (not on resume) with the training
-        ImageData: closed-form models fit here, others may initialise from the data."""
+        ImageData: closed-form models fit here, others may initialise from the data. Models
+        conditioned on classes refuse unlabelled data here."""
+        space = self.label_space
+        if space is not None and space.kind == "classes":
+            require_labelled(self.registry_name, data, space.size)
 
     def on_epoch_start(self, epoch: int) -> None:
         """Called by the engine at the start of every training epoch (0-based), resumed runs
@@ -194,6 +255,9 @@ class GenerativeModel(nn.Module):
 
     def capabilities(self) -> list[str]:
         return [c for c in CAPABILITIES if callable(getattr(self, c, None))]
+
+    def can(self, capability: str) -> bool:
+        return capability in self.capabilities()
 
     def require(self, capability: str, purpose: str = "") -> Callable:
         method = getattr(self, capability, None)
@@ -209,15 +273,15 @@ class GenerativeModel(nn.Module):
     def preview(self, batch: dict) -> Tensor:
         """Images shown each epoch: reconstructions beside inputs, else samples."""
         x = batch["x"][:32]
-        if callable(getattr(self, "reconstruct", None)):
-            return torch.cat([x, self.reconstruct(x)], 0)
-        if callable(getattr(self, "sample", None)):
+        if self.can("reconstruct"):
+            y = batch.get("y")
+            y = y[:32] if y is not None and self.label_space is not None else None
+            return torch.cat([x, self.reconstruct(x, y)], 0)
+        if self.can("sample"):
             return self.sample(64)
         return x
 
     def check_input(self, x: Tensor) -> None:
-        from ..errors import DataError
-
         if tuple(x.shape[1:]) != self.image_shape:
             raise DataError(
                 f"data has images of shape {tuple(x.shape[1:])} (C,H,W) but the model was built for "
@@ -229,27 +293,33 @@ def adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
-def require_labelled(model: str, data, num_classes: int, instead: str) -> None:
+UNCONDITIONAL = {"cvae": "vae", "cgan": "dcgan", "acgan": "dcgan"}   # what to train on unlabelled data
+
+
+def require_labelled(model: str, data, num_classes: int) -> None:
     """Refuse, in one line, data without labels or with more classes than a class-conditional
-    model was built for; ``instead`` names the unconditional model to train otherwise."""
+    model was built for."""
     if data.y is None:
+        instead = UNCONDITIONAL.get(model, "an unconditional model")
         raise DataError(f"{model} trains on labelled images but {data.name or 'the data'} has no labels; use labelled "
-                        f"data (e.g. mnist5k, or folder:PATH with one sub-folder per class) or {instead}")
+                        f"data (e.g. mnist5k, or folder:PATH with one sub-folder per class) or train {instead}")
     if data.num_classes > num_classes:
         raise ConfigError(f"the data has {data.num_classes} classes but the model was built for "
                           f"{num_classes}; create it with the data (num_classes={data.num_classes})")
 
 
-def as_labels(y, n: int, k: int, device, model: str = "model") -> Tensor:
-    """``y`` as N class indices (long) or N×k class weights (float), checked.
+def as_labels(y, n: int, k: int, device, model: str = "model", weights: bool = True) -> Tensor:
+    """``y`` as N class indices (long) or, with ``weights``, N×k class weights (float), checked.
 
     Accepts an int (the same class for every row), one label (repeated), N labels, or N×k weights.
     """
     if isinstance(y, int):
         y = torch.full((n,), y, dtype=torch.long)
     y = torch.as_tensor(y, device=device)
-    if y.is_floating_point():
-        if y.dim() != 2 or y.shape[1] != k:
+    if y.is_floating_point() and y.dim() == 2:
+        if not weights:
+            raise ConfigError(f"{model} takes class indices here, not N×{k} class weights")
+        if y.shape[1] != k:
             raise ConfigError(f"class weights for {model} must be N×{k} (one column per class), got shape {tuple(y.shape)}")
         if len(y) != n:
             raise ConfigError(f"got {len(y)} rows of class weights for {n} images; give one row per image")
