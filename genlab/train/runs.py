@@ -84,6 +84,7 @@ def load(run_dir: str | Path):
     else:
         raise RunFolderError(f"{run_dir} has no {WEIGHTS} or {CHECKPOINT}: its training never finished an epoch; "
                              f"train again with `genlab train ... --out {run_dir} --overwrite`")
+    state = rename_weights(state, model.renamed_weights)
     missing, unexpected = _compare(model.state_dict(), state)
     if missing or unexpected:
         raise CheckpointError(f"weights in {run_dir} do not fit the model in its {CONFIG} "
@@ -92,6 +93,20 @@ def load(run_dir: str | Path):
     model.eval()
     model.run_info = info
     return model
+
+
+def rename_weights(state: dict, renamed: dict[str, str]) -> dict:
+    """Weights saved under an old name prefix, renamed to the model's current one."""
+    if not renamed:
+        return state
+    out = {}
+    for key, value in state.items():
+        for old, new in renamed.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        out[key] = value
+    return out
 
 
 def _compare(expected: dict, got: dict) -> tuple[list, list]:
