@@ -32,7 +32,7 @@ THRESHOLDS = {"cgan": ("requested_class_accuracy", 0.90), "acgan": ("requested_c
 
 def figure(model, judge, per_class: int, seed: int) -> tuple[float, dict]:
     got = judged_samples(model, judge, per_class=per_class, seed=seed)
-    return (got["accuracy"] if getattr(model, "conditional", False) else got["agreement"]), got
+    return (got["accuracy"] if model.label_space.kind == "classes" else got["agreement"]), got
 
 
 class JudgeEvery(L.Callback):

@@ -6,12 +6,13 @@
     >>> genlab.train(model, data, epochs=5, out="runs/vae")
     >>> genlab.load("runs/vae").sample(16)
 """
+from . import models  # noqa: F401  (importing the model files registers the built-in models)
 from ._version import __version__
 from .data import ImageData, load_data
 from .errors import GenlabError
 from .registry import names as list_models
+from .runs import create, load
 from .train import TrainResult, resume, train
-from .train.runs import create, load
 
 __all__ = ["__version__", "create", "load", "train", "resume", "list_models", "load_data", "ImageData",
            "GenlabError", "TrainResult"]

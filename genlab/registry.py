@@ -1,4 +1,8 @@
-"""Model registry: name -> (model class, config class)."""
+"""Model registry: name -> (model class, config class).
+
+Ground layer: it imports no model. A model file registers itself with ``@register`` when it is
+imported; the built-in models are imported by the package root (``import genlab``, which every
+``genlab.*`` import runs first), so the table is full before anyone asks it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,12 +35,7 @@ def register(name: str, config_class: type, summary: str = ""):
     return wrap
 
 
-def _ensure_loaded() -> None:
-    from . import models  # noqa: F401  (importing registers the built-in models)
-
-
 def get(name: str) -> Entry:
-    _ensure_loaded()
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
         raise UnknownModelError(f"unknown model {name!r}; choose one of: {known} (see `genlab models`)")
@@ -44,10 +43,8 @@ def get(name: str) -> Entry:
 
 
 def names() -> list[str]:
-    _ensure_loaded()
     return sorted(_REGISTRY)
 
 
 def entries() -> list[Entry]:
-    _ensure_loaded()
     return [_REGISTRY[n] for n in sorted(_REGISTRY)]

@@ -1,4 +1,4 @@
-"""Anomaly detection (seed 002): a model trained on normal images reconstructs them well and
+"""Anomaly detection: a model trained on normal images reconstructs them well and
 anything else badly, so the reconstruction error of an image is its anomaly score.
 
     score(x) = mean over pixels of (x − x̂)²           models with ``reconstruct``
@@ -28,10 +28,10 @@ DEFAULT_EPOCHS = 5
 
 def score_kind(model) -> str:
     """``neg_elbo`` for models with an encoder and decoder density, else ``recon_mse``."""
-    if callable(getattr(model, "posterior", None)) and callable(getattr(model, "decoder_log_prob", None)) \
-            and callable(getattr(model, "decode", None)):
+    # the VAE family's densities q(z | x) and p(x | z): not capabilities of the contract, so looked up by name
+    if model.can("decode") and all(callable(getattr(model, m, None)) for m in ("posterior", "decoder_log_prob")):
         return "neg_elbo"
-    if callable(getattr(model, "reconstruct", None)):
+    if model.can("reconstruct"):
         return "recon_mse"
     raise CapabilityError(f"model {model.registry_name!r} can neither reconstruct nor bound its likelihood, so it "
                           f"cannot score anomalies; it can: {', '.join(model.capabilities()) or 'nothing'}")
@@ -146,10 +146,10 @@ def without_class(data: ImageData, digit: int) -> ImageData:
 def train_without(model_name: str, train: ImageData, digit: int, epochs: int = DEFAULT_EPOCHS,
                   batch_size: int = 128, seed: int = 0, progress: bool = False, config: dict | None = None):
     """A fresh ``model_name`` trained on ``train`` minus class ``digit``."""
-    import genlab
+    from ..runs import create
 
     normal = without_class(train, digit)
-    model = genlab.create(model_name, data=train, **(config or {}))
+    model = create(model_name, data=train, **(config or {}))
     score_kind(model)                           # refuse a model that cannot score before training it
     fit(model, normal, epochs, batch_size, seed, progress)
     return model

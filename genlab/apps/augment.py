@@ -1,4 +1,4 @@
-"""Augmenting a small labelled dataset with generated images (seed 002: "augment small datasets").
+"""Augmenting a small labelled dataset with generated images.
 
 Take N labelled training images (stratified: N/C per class, a fixed seed), and train the judge's
 classifier (LeNet recipe of genlab.metrics.judge) on
@@ -22,19 +22,19 @@ from torch import Tensor
 from ..data import ImageData
 from ..errors import CapabilityError, ConfigError, DataError
 from ..io import write_json
-from .invert import frozen, is_conditional, seeded
+from .common import frozen, seeded
 
 DEFAULT_SYNTHETIC = 1000
 DEFAULT_EPOCHS = 30
 
 
 def check_conditional(model) -> int:
-    """The number of classes of a conditional generator; a one-line error for anything else."""
-    name = getattr(model, "registry_name", type(model).__name__)
-    if not is_conditional(model) or not callable(getattr(model, "sample", None)):
-        raise CapabilityError(f"augment needs a conditional generator such as cgan/acgan (it draws images of chosen "
-                              f"classes); model {name!r} is not one")
-    return int(model.config.num_classes)
+    """The number of classes of a generator conditioned on classes; a one-line error for anything else."""
+    space = model.label_space
+    if space is None or space.kind != "classes" or not model.can("sample"):
+        raise CapabilityError(f"augment needs a conditional generator such as cgan/acgan or cvae (it draws images of "
+                              f"chosen classes); model {model.registry_name!r} is not one")
+    return space.size
 
 
 def stratified(data: ImageData, n: int, classes: int, seed: int = 0) -> ImageData:
@@ -114,7 +114,7 @@ def augment(model, train: ImageData, test: ImageData, labelled: int = 100, synth
         runs.append(row)
     mean = {k: sum(row[k] for row in runs) / len(runs) for k in ("real", "augmented", "synthetic")}
     std = {k: (sum((row[k] - mean[k]) ** 2 for row in runs) / len(runs)) ** 0.5 for k in mean}
-    figures = {"generator": getattr(model, "registry_name", ""), "data": train.name, "classes": classes,
+    figures = {"generator": model.registry_name, "data": train.name, "classes": classes,
                "labelled": labelled, "synthetic": synthetic, "epochs": epochs, "steps_per_classifier": steps,
                "repeats": repeats, "test_images": len(test), "accuracy": mean, "accuracy_std": std,
                "gain_points": 100 * (mean["augmented"] - mean["real"]), "per_repeat": runs,

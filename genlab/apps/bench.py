@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import runs
 from ..data import load_data
 from ..io import atomic_write_bytes, write_json
 from ..registry import get, names
-from ..train import runs, train
+from ..train import train
 from .evaluate import evaluate
 
 COLUMNS = ("fid", "kid", "is", "precision", "recall", "coverage", "classes_found", "neg_elbo", "iwae_nll", "nll",

@@ -1,23 +1,16 @@
-"""Helpers shared by the application tasks: a run's data, output folders, image files, batching."""
+"""Helpers shared by the application tasks: a run's data, output folders, image files, batching,
+seeding and freezing a model for a block."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import Tensor
 
 from ..data import ImageData, load_data
+from ..data.batches import batched
 from ..errors import ConfigError, DataError, RunFolderError
-
-
-@torch.no_grad()
-def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 500,
-            device: torch.device | None = None) -> Tensor:
-    """``fn`` over ``x`` in slices (on ``device``), results concatenated on the CPU."""
-    parts = [fn(x[i:i + batch_size].to(device) if device is not None else x[i:i + batch_size]).cpu()
-             for i in range(0, len(x), batch_size)]
-    return torch.cat(parts) if parts else x[:0]
 
 
 def fit(model, data: ImageData, epochs: int, batch_size: int = 128, seed: int = 0, progress: bool = False):
@@ -114,4 +107,30 @@ def parse_ints(text: str | None, flag: str, count: int | None = None, least: int
     return values
 
 
-__all__ = ["batched", "fit", "run_data", "output_folder", "output_file", "read_image", "parse_ints"]
+@contextlib.contextmanager
+def seeded(model, seed: int | None):
+    """The global RNG (of the CPU, and of the model's GPU) seeded for a block and restored after it,
+    so that priors drawn by a model's own ``noise`` are reproducible without side effects."""
+    dev = model.device
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def frozen(model):
+    """Eval mode (BatchNorm's running statistics, so each image is generated on its own) and no
+    gradients for the weights; both restored afterwards."""
+    was, flags = model.training, [p.requires_grad for p in model.parameters()]
+    model.eval().requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, f in zip(model.parameters(), flags):
+            p.requires_grad_(f)
+        model.train(was)
+
+
+__all__ = ["batched", "fit", "run_data", "output_folder", "output_file", "read_image", "parse_ints", "seeded",
+           "frozen"]

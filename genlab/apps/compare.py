@@ -5,8 +5,8 @@ from pathlib import Path
 
 import torch
 
+from .. import runs
 from ..io import read_json
-from ..train import runs
 from ..viz.grids import grid_image
 from ..viz.report import Report
 from .evaluate import LABELS, evaluate_run

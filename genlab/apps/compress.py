@@ -1,4 +1,4 @@
-"""Dimensionality reduction (seed 002: "like PCA but more powerful"): held-out reconstruction
+"""Dimensionality reduction (like PCA, but nonlinear): held-out reconstruction
 error against code size, for PCA and for autoencoders trained with that code size.
 
 PCA keeps the top-k principal directions of the training images: x̂ = μ + E_k E_kᵀ (x − μ), the
@@ -96,7 +96,7 @@ def compress(data: ImageData, test: ImageData, codes: Sequence[int] = DEFAULT_CO
     ``test``. Models that cannot take a code size or cannot reconstruct are skipped with the reason.
     Returns ``{"rows": [{"model", "code", "mse", "seconds"}], "skipped": {model: why}, ...}``.
     """
-    import genlab
+    from ..runs import create
 
     codes = sorted({int(k) for k in codes})
     if not codes or codes[0] < 1:
@@ -118,7 +118,7 @@ def compress(data: ImageData, test: ImageData, codes: Sequence[int] = DEFAULT_CO
         if code_size_override(name, codes[0]) is None:
             skipped[name] = "its config has no code-size key (latent_dim or sizes)"
             continue
-        caps = genlab.create(name, data=data, **code_size_override(name, codes[0])).capabilities()
+        caps = create(name, data=data, **code_size_override(name, codes[0])).capabilities()
         if "reconstruct" not in caps:
             skipped[name] = f"it cannot reconstruct (it can: {', '.join(caps) or 'nothing'})"
     if PCA in models:
@@ -134,7 +134,7 @@ def compress(data: ImageData, test: ImageData, codes: Sequence[int] = DEFAULT_CO
                 mse = pca[k]
             else:
                 config = code_size_override(name, k)
-                model = genlab.create(name, data=data, **config)
+                model = create(name, data=data, **config)
                 fit(model, data, epochs, batch_size, seed, progress)
                 mse = model_mse(model, test.x)
             seconds = pca_seconds if name == PCA else round(time.perf_counter() - started, 2)

@@ -1,4 +1,4 @@
-"""Denoising (seed 002): corrupt clean images, let the model map them back, measure both.
+"""Denoising: corrupt clean images, let the model map them back, measure both.
 
 Any model that maps an image to an image serves: a ``dae``'s ``denoise``, else ``reconstruct``.
 PSNR = 10·log10(1 / MSE) per image, averaged; SSIM with an 11×11 Gaussian window.

@@ -34,9 +34,9 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
+from .. import runs
 from ..errors import CapabilityError, GenlabError, RunFolderError
 from ..metrics.sample import duplicate_reference
-from ..train import runs
 from ..viz.plots import new_figure
 from ..train.diagnostics import (PROBABILITY_LOSSES, Thresholds, all_warnings, epoch_warnings, fixed_samples,
                                  read_history, sample_health)
@@ -331,9 +331,9 @@ def _fit_width(im: Image.Image, width: int) -> Image.Image:
 
 
 def _captioned(im: Image.Image, caption: str, mode: str) -> Image.Image:
-    from ..viz.grids import _font
+    from ..viz.grids import load_font
 
-    font = _font(14)
+    font = load_font(14)
     band = 22
     out = Image.new(mode, (im.width, im.height + band), "white")
     out.paste(im.convert(mode), (0, band))

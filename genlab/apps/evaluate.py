@@ -1,36 +1,77 @@
 """`evaluate`: every metric a model can serve, on held-out data, with a judge network's eyes.
 
-Metrics and what they need:
+Each metric is declared once (:class:`Metric`) with what it needs; ``evaluate`` computes those
+the model can serve and lists the others as n/a with the reason:
+
     fid, kid, is, pr, coverage, memorization   sample (generated images judged against real ones)
-    nll                                        posterior + decoder density (−ELBO, IWAE) or log_prob
+    nll                                        a likelihood: a VAE's posterior and decoder density
+                                               (−ELBO, IWAE) or an exact log_prob
     psnr, ssim                                 reconstruct
-    probe                                      encode (+ labels)
+    probe                                      encode, labelled data
+
+A metric of a new family is declared with :func:`declare_metric` beside its code; ``evaluate``,
+``genlab eval`` and the tables need no change.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
 
 import torch
 
 from ..data import ImageData
+from ..data.batches import batched
 from ..errors import ConfigError, GenlabError
+from .needs import Need, Requirement, as_need, first_unmet
 
-METRICS = ("fid", "kid", "is", "pr", "coverage", "memorization", "nll", "psnr", "ssim", "probe")
-SAMPLE_METRICS = ("fid", "kid", "is", "pr", "coverage", "memorization")
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of ``genlab eval``. ``compute(ev)`` returns the values it measured, by key, from
+    an :class:`Evaluation`; ``needs`` are capabilities or :class:`~genlab.apps.needs.Need` s,
+    checked in order; ``why_not`` names what a missing capability would have given ("generated
+    samples") in the n/a reason; ``labels`` maps each value key to (label, note) for tables."""
+
+    name: str
+    compute: Callable[["Evaluation"], dict]
+    needs: tuple[Requirement, ...] = ()
+    why_not: str = ""
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def requirements(self) -> list[Need]:
+        return [as_need(n, what=self.why_not) for n in self.needs]
+
+    def unmet(self, ev: "Evaluation") -> Need | None:
+        return first_unmet(self.requirements, ev.model, ev)
+
+
+DECLARED: dict[str, Metric] = {}
+LABELS: dict[str, tuple[str, str]] = {}    # value key -> (label, note), of every declared metric
+
+
+def declare_metric(metric: Metric) -> Metric:
+    if metric.name in DECLARED:
+        raise ConfigError(f"a metric named {metric.name!r} is declared twice")
+    DECLARED[metric.name] = metric
+    LABELS.update(metric.labels)
+    return metric
+
+
+def metric_names() -> tuple[str, ...]:
+    return tuple(DECLARED)
 
 
 def parse_metrics(text: str | None) -> list[str]:
     if not text:
-        return list(METRICS)
+        return list(metric_names())
     chosen = [m.strip().lower() for m in text.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in METRICS]
+    unknown = [m for m in chosen if m not in DECLARED]
     if unknown:
-        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {','.join(METRICS)}")
+        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {','.join(metric_names())}")
     return chosen
-
-
-def _batched(fn, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 FEATURE_EXTRACTORS = ("auto", "judge", "inception")
@@ -64,23 +105,246 @@ def choose_features(feature_extractor: str, train: ImageData) -> tuple[str | Non
     return "inception", "unlabelled RGB images and Inception-v3 weights found"
 
 
-def not_applicable(model, metric: str, train: ImageData, features: str | None = "judge",
-                   no_features: str = "") -> str | None:
-    caps = model.capabilities()
-    if metric in SAMPLE_METRICS and "sample" not in caps:
-        hint = model.missing_capability_hints.get("sample")
-        return (f"needs generated samples; {model.registry_name} cannot sample (it can: {', '.join(caps)})"
-                + (f"; {hint}" if hint else ""))
-    if metric in SAMPLE_METRICS and features is None:
-        return no_features or "needs a labelled dataset to train the judge's feature extractor"
-    if metric == "nll" and not (callable(getattr(model, "decoder_log_prob", None))
-                                or callable(getattr(model, "log_prob", None))):
-        return "needs a likelihood: an encoder/decoder density (VAE) or an exact log_prob"
-    if metric in ("psnr", "ssim") and "reconstruct" not in caps:
-        return f"needs reconstructions; {model.registry_name} cannot reconstruct"
-    if metric == "probe" and ("encode" not in caps or train.y is None):
-        return "needs an encoder and labelled data"
-    return None
+class Evaluation:
+    """One evaluation: its inputs, and what several metrics share (the feature network, the
+    generated samples, their features, the reconstructions), each computed once when first used."""
+
+    def __init__(self, model, train: ImageData, real: ImageData, data_spec: str, *, iwae_k: int = 100,
+                 seed: int = 0, feature_extractor: str = "auto", images: dict | None = None, log=None):
+        self.model, self.train, self.real, self.data_spec = model, train, real, data_spec
+        self.iwae_k, self.seed, self.feature_extractor = iwae_k, seed, feature_extractor
+        self.images = images
+        self.log = log or (lambda message: None)
+        self.info: dict = {}        # result entries beside the metrics (features, judge, iwae_k)
+        self.skipped: dict = {}     # values a metric that ran could not give, and why
+
+    @cached_property
+    def feature_choice(self) -> tuple[str | None, str]:
+        return choose_features(self.feature_extractor, self.train)
+
+    @property
+    def features(self) -> str | None:
+        """"judge", "inception", or None when no network can look at these images."""
+        return self.feature_choice[0]
+
+    @cached_property
+    def net(self):
+        net, info = _feature_network(self.features, self.data_spec, self.train, self.model.device, self.log)
+        self.info["features"] = info
+        if self.features == "judge":
+            self.info["judge"] = {k: info[k] for k in ("data", "test_accuracy")}  # kept for older readers
+        return net
+
+    @cached_property
+    def fake(self) -> torch.Tensor:
+        """As many generated images as held-out ones, drawn under the evaluation's seed."""
+        torch.manual_seed(self.seed)
+        return batched(lambda x: self.model.sample(len(x)), torch.empty(len(self.real), 0)).clamp(0, 1)
+
+    @cached_property
+    def real_features(self) -> torch.Tensor:
+        return self.net.features_of(self.real.x)
+
+    @cached_property
+    def fake_embedding(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.embed(self.fake)        # features, class probabilities
+
+    @property
+    def fake_features(self) -> torch.Tensor:
+        return self.fake_embedding[0]
+
+    @property
+    def fake_probs(self) -> torch.Tensor:
+        return self.fake_embedding[1]
+
+    @cached_property
+    def recon(self) -> torch.Tensor:
+        return batched(self.model.reconstruct, self.real.x, device=self.model.device).clamp(0, 1)
+
+
+# --------------------------------------------------------------------------- what metrics need
+
+FEATURES = Need("a feature extractor", lambda model, ev: ev.features is not None,
+                lambda model, ev: ev.feature_choice[1]
+                or "needs a labelled dataset to train the judge's feature extractor")
+LABELLED = Need("labelled data", lambda model, ev: ev.train.y is not None,
+                "needs labelled data (the probe predicts the labels from the codes)")
+
+
+def elbo_bounds(model) -> bool:
+    """Whether the model is a VAE: a Gaussian posterior q(z|x) (``posterior``) and a decoder
+    density p(x|z) (``decoder_log_prob``), which bound −log p(x) by −ELBO and IWAE."""
+    from ..models.vae import VAE
+
+    return isinstance(model, VAE)
+
+
+LIKELIHOOD = Need("a likelihood", lambda model, ev: elbo_bounds(model) or "log_prob" in model.capabilities(),
+                  "needs a likelihood: an encoder/decoder density (VAE) or an exact log_prob")
+SAMPLES = ("sample", FEATURES)
+
+
+# --------------------------------------------------------------------------- the metrics
+
+def _fid(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+
+    return {"fid": sm.fid(ev.real_features, ev.fake_features)}
+
+
+def _kid(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+
+    kid, std = sm.kid(ev.real_features, ev.fake_features, seed=ev.seed)
+    return {"kid": kid, "kid_std": std}
+
+
+def _inception_score(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+
+    score, std = sm.inception_score(ev.fake_probs, splits=10)
+    return {"is": score, "is_std": std}
+
+
+def _precision_recall(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+
+    return sm.precision_recall(ev.real_features, ev.fake_features)
+
+
+def _coverage(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+
+    values = dict(sm.density_coverage(ev.real_features, ev.fake_features))
+    if ev.features == "judge":
+        cc = sm.class_coverage(ev.fake_probs, ev.train.num_classes)
+        values.update({"classes_found": cc["classes_found"], "class_entropy": cc["entropy"],
+                       "class_kl_to_uniform": cc["kl_to_uniform"]})
+    else:
+        ev.skipped["class_coverage"] = "Inception-v3's 1008 ImageNet classes are not the data's classes"
+    # in pixels, as the training diagnostics: the judge's features of immature, low-contrast
+    # samples are all small, so distinct fuzzy digits counted as duplicates in feature space
+    values["duplicate_rate"] = sm.duplicate_rate(ev.fake.flatten(1), sm.duplicate_reference(ev.real.x))
+    return values
+
+
+def _memorization(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+
+    base = ev.train.spread(MEMORIZATION_BASE)
+    base_f = _train_features(ev.net, ev.features, base, ev.data_spec, ev.log)
+    mem = sm.memorization(ev.fake, base.x, ev.real.x, ev.fake_features, base_f, ev.real_features)
+    values = {"memorized_share": float(mem["share_closer_than_test"])}
+    if "share_closer_than_test_features" in mem:
+        values["memorized_share_features"] = mem["share_closer_than_test_features"]
+    if ev.images is not None:
+        ev.images["nearest"] = nearest_grid(ev.fake, base.x, mem, ev.features)
+    return values
+
+
+def _likelihood(ev: Evaluation) -> dict:
+    from ..metrics import likelihood as lk
+
+    model, x = ev.model, ev.real.x
+    if elbo_bounds(model):
+        ev.info["iwae_k"] = ev.iwae_k
+        return {"neg_elbo": lk.negative_elbo(model, x, seed=ev.seed),
+                "iwae_nll": lk.iwae_nll(model, x, k=ev.iwae_k, seed=ev.seed)}
+    nll = float(-batched(model.log_prob, x, device=model.device).mean())
+    return {"nll": nll, "bits_per_dim": lk.bits_per_dim(nll, x[0].numel())}
+
+
+def _psnr(ev: Evaluation) -> dict:
+    from ..metrics import image as im
+
+    return {"mse": im.mse(ev.recon, ev.real.x), "psnr": im.psnr(ev.recon, ev.real.x)}
+
+
+def _ssim(ev: Evaluation) -> dict:
+    from ..metrics import image as im
+
+    return {"mse": im.mse(ev.recon, ev.real.x), "ssim": im.ssim(ev.recon, ev.real.x)}
+
+
+def _probe(ev: Evaluation) -> dict:
+    from ..metrics import representation as rep
+
+    model, base, real = ev.model, ev.train.spread(2000), ev.real
+    codes = [batched(model.encode, d.x, device=model.device).flatten(1) for d in (base, real)]
+    table = rep.probe_table(codes[0], base.y, codes[1], real.y, base.x.flatten(1), real.x.flatten(1), seed=ev.seed)
+    return {f"probe_{k}": v for k, v in table.items()}
+
+
+GENERATED = "generated samples"
+declare_metric(Metric("fid", _fid, SAMPLES, GENERATED, {"fid": ("FID", "lower is better")}))
+declare_metric(Metric("kid", _kid, SAMPLES, GENERATED, {"kid": ("KID", "lower is better")}))
+declare_metric(Metric("is", _inception_score, SAMPLES, GENERATED,
+                      {"is": ("Inception score", "higher is better, max = classes")}))
+declare_metric(Metric("pr", _precision_recall, SAMPLES, GENERATED, {
+    "precision": ("precision (k-NN)", "share of samples on the real manifold"),
+    "recall": ("recall (k-NN)", "share of real images covered by samples")}))
+declare_metric(Metric("coverage", _coverage, SAMPLES, GENERATED, {
+    "density": ("density", "≈1 for real-like samples"), "coverage": ("coverage", "share of real neighbourhoods hit"),
+    "classes_found": ("classes found", "by the judge among samples"), "class_entropy": ("class entropy", "nats"),
+    "class_kl_to_uniform": ("KL to uniform classes", "0 = balanced"),
+    "duplicate_rate": ("near-duplicate rate", "mode collapse when high")}))
+declare_metric(Metric("memorization", _memorization, SAMPLES, GENERATED, {
+    "memorized_share": ("memorized share", "samples closer to train than test images are"),
+    "memorized_share_features": ("memorized share (features)", "the same in feature space")}))
+declare_metric(Metric("nll", _likelihood, (LIKELIHOOD,), labels={
+    "neg_elbo": ("−ELBO", "nats per image"), "iwae_nll": ("IWAE NLL", "nats per image"),
+    "nll": ("NLL", "nats per image"), "bits_per_dim": ("bits/dim", "")}))
+declare_metric(Metric("psnr", _psnr, ("reconstruct",), "reconstructions",
+                      {"mse": ("MSE", "per pixel"), "psnr": ("PSNR", "dB")}))
+declare_metric(Metric("ssim", _ssim, ("reconstruct",), "reconstructions",
+                      {"mse": ("MSE", "per pixel"), "ssim": ("SSIM", "")}))
+declare_metric(Metric("probe", _probe, ("encode", LABELLED), "an encoder", {
+    "probe_codes": ("linear probe: codes", "accuracy"), "probe_pixels": ("linear probe: pixels", "accuracy"),
+    "probe_pca": ("linear probe: PCA same dim", "accuracy")}))
+METRICS = metric_names()   # the built-in ones; metric_names() also lists those declared later
+
+
+def not_applicable(ev: Evaluation, wanted) -> dict[str, str]:
+    """Each wanted metric the model (or the data) cannot serve, with the reason, in declared order."""
+    out = {}
+    for metric in DECLARED.values():
+        if metric.name in wanted and (need := metric.unmet(ev)) is not None:
+            out[metric.name] = need.reason(ev.model, ev)
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, train: ImageData, test: ImageData, data_spec: str, metrics: list[str] | None = None,
+             n: int = 1000, iwae_k: int = 100, seed: int = 0, progress: bool = False,
+             feature_extractor: str = "auto", images: dict | None = None, log=None) -> dict:
+    """Compute ``metrics`` (default: all applicable) on ``n`` held-out images and ``n`` samples.
+
+    ``feature_extractor``: "judge" (a classifier trained on the data, cached), "inception" (the
+    FID Inception-v3 from user weights) or "auto" (see :func:`choose_features`). If ``images``
+    is a dict, pictures made on the way go into it (``"nearest"``: generated | nearest training
+    image). ``log`` receives one-line progress messages (e.g. that a judge is being trained);
+    ``progress=True`` prints them.
+    """
+    started = time.perf_counter()
+    log = log or (print if progress else (lambda message: None))
+    if n < 2:
+        raise ConfigError(f"--n must be at least 2, got {n}")
+    wanted = list(metrics or metric_names())
+    if unknown := [m for m in wanted if m not in DECLARED]:
+        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {','.join(metric_names())}")
+    model.eval()
+    model.check_input(test.x[:1])
+    real = test.spread(n)
+    ev = Evaluation(model, train, real, data_spec, iwae_k=iwae_k, seed=seed, feature_extractor=feature_extractor,
+                    images=images, log=log)
+    skipped = not_applicable(ev, wanted)
+    values: dict[str, float] = {}
+    for metric in DECLARED.values():
+        if metric.name in wanted and metric.name not in skipped:
+            values.update(metric.compute(ev))
+    return {"model": model.registry_name, "data": data_spec, "n": len(real), "seed": seed, **ev.info,
+            "metrics": {k: float(v) for k, v in values.items()}, "not_applicable": {**skipped, **ev.skipped},
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _feature_network(kind: str, data_spec: str, train: ImageData, device, log) -> tuple[object, dict]:
@@ -105,103 +369,6 @@ def _judge_seconds(train: ImageData) -> str:
     # 220–320 CPU-seconds, i.e. about 2–4 minutes on 2 cores; the cost grows with images × pixels
     seconds = 190 * len(train) * train.x[0].numel() / (4000 * 784)
     return f"~{max(1, round(seconds / 60))} min" if seconds > 90 else f"~{max(5, round(seconds, -1)):.0f} s"
-
-
-@torch.no_grad()
-def evaluate(model, train: ImageData, test: ImageData, data_spec: str, metrics: list[str] | None = None,
-             n: int = 1000, iwae_k: int = 100, seed: int = 0, progress: bool = False,
-             feature_extractor: str = "auto", images: dict | None = None, log=None) -> dict:
-    """Compute ``metrics`` (default: all applicable) on ``n`` held-out images and ``n`` samples.
-
-    ``feature_extractor``: "judge" (a classifier trained on the data, cached), "inception" (the
-    FID Inception-v3 from user weights) or "auto" (see :func:`choose_features`). If ``images``
-    is a dict, pictures made on the way go into it (``"nearest"``: generated | nearest training
-    image). ``log`` receives one-line progress messages (e.g. that a judge is being trained);
-    ``progress=True`` prints them.
-    """
-    from ..metrics import image as im
-    from ..metrics import likelihood as lk
-    from ..metrics import representation as rep
-    from ..metrics import sample as sm
-
-    started = time.perf_counter()
-    log = log or (print if progress else (lambda message: None))
-    if n < 2:
-        raise ConfigError(f"--n must be at least 2, got {n}")
-    model.eval()
-    model.check_input(test.x[:1])
-    wanted = metrics or list(METRICS)
-    sampling = "sample" in model.capabilities() and any(m in SAMPLE_METRICS for m in wanted)
-    features, reason = choose_features(feature_extractor, train) if sampling else (None, "")
-    skipped = {m: why for m in wanted if (why := not_applicable(model, m, train, features, reason))}
-    todo = [m for m in wanted if m not in skipped]
-    real = test.spread(n)
-    out: dict = {"model": model.registry_name, "data": data_spec, "n": len(real), "seed": seed}
-    values: dict[str, float] = {}
-
-    if any(m in SAMPLE_METRICS for m in todo):
-        net, net_info = _feature_network(features, data_spec, train, model.device, log)
-        out["features"] = net_info
-        if features == "judge":
-            out["judge"] = {k: net_info[k] for k in ("data", "test_accuracy")}  # kept for older readers
-        torch.manual_seed(seed)
-        fake = _batched(lambda x: model.sample(len(x)), torch.empty(len(real), 0)).clamp(0, 1).cpu()
-        real_f = net.features_of(real.x)
-        fake_f, fake_p = net.embed(fake)
-        if "fid" in todo:
-            values["fid"] = sm.fid(real_f, fake_f)
-        if "kid" in todo:
-            values["kid"], values["kid_std"] = sm.kid(real_f, fake_f, seed=seed)
-        if "is" in todo:
-            values["is"], values["is_std"] = sm.inception_score(fake_p, splits=10)
-        if "pr" in todo:
-            values.update(sm.precision_recall(real_f, fake_f))
-        if "coverage" in todo:
-            values.update(sm.density_coverage(real_f, fake_f))
-            if features == "judge":
-                cc = sm.class_coverage(fake_p, train.num_classes)
-                values.update({"classes_found": cc["classes_found"], "class_entropy": cc["entropy"],
-                               "class_kl_to_uniform": cc["kl_to_uniform"]})
-            else:
-                skipped["class_coverage"] = "Inception-v3's 1008 ImageNet classes are not the data's classes"
-            # in pixels, as the training diagnostics: the judge's features of immature, low-contrast
-            # samples are all small, so distinct fuzzy digits counted as duplicates in feature space
-            values["duplicate_rate"] = sm.duplicate_rate(fake.flatten(1), sm.duplicate_reference(real.x))
-        if "memorization" in todo:
-            base = train.spread(MEMORIZATION_BASE)
-            base_f = _train_features(net, features, base, data_spec, log)
-            mem = sm.memorization(fake, base.x, real.x, fake_f, base_f, real_f)
-            values["memorized_share"] = float(mem["share_closer_than_test"])
-            if "share_closer_than_test_features" in mem:
-                values["memorized_share_features"] = mem["share_closer_than_test_features"]
-            if images is not None:
-                images["nearest"] = nearest_grid(fake, base.x, mem, features)
-    if "nll" in todo:
-        if callable(getattr(model, "decoder_log_prob", None)):
-            values["neg_elbo"] = lk.negative_elbo(model, real.x, seed=seed)
-            values["iwae_nll"] = lk.iwae_nll(model, real.x, k=iwae_k, seed=seed)
-            out["iwae_k"] = iwae_k
-        else:
-            nll = float(-_batched(model.log_prob, real.x).mean())
-            values["nll"] = nll
-            values["bits_per_dim"] = lk.bits_per_dim(nll, real.x[0].numel())
-    if "psnr" in todo or "ssim" in todo:
-        recon = _batched(model.reconstruct, real.x).clamp(0, 1)
-        values["mse"] = im.mse(recon, real.x)
-        if "psnr" in todo:
-            values["psnr"] = im.psnr(recon, real.x)
-        if "ssim" in todo:
-            values["ssim"] = im.ssim(recon, real.x)
-    if "probe" in todo:
-        base = train.spread(2000)
-        table = rep.probe_table(_batched(model.encode, base.x).flatten(1), base.y,
-                                _batched(model.encode, real.x).flatten(1), real.y, base.x.flatten(1),
-                                real.x.flatten(1), seed=seed)
-        values.update({f"probe_{k}": v for k, v in table.items()})
-    out["metrics"] = {k: float(v) for k, v in values.items()}
-    out["not_applicable"] = skipped
-    out["seconds"] = round(time.perf_counter() - started, 2)
-    return out
 
 
 MEMORIZATION_BASE = 5000  # training images searched for each sample's nearest neighbour
@@ -236,8 +403,8 @@ def _train_features(net, kind: str, base: ImageData, data_spec: str, log) -> tor
 
 
 def nearest_grid(fake: torch.Tensor, train_x: torch.Tensor, mem: dict, features: str | None = None, k: int = 12):
-    """Seed 003's memorisation check as a picture: the ``k`` samples nearest to a training image
-    (pixel L2), each above its nearest training image in pixel space and in feature space."""
+    """The memorisation check as a picture: the ``k`` samples nearest to a training image (pixel
+    L2), each above its nearest training image in pixel space and in feature space."""
     from ..viz.grids import labelled_rows
 
     order = mem["nearest_train_distance"].argsort()[:k]
@@ -257,7 +424,7 @@ def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_
 
     from ..data import load_data
     from ..io import write_json
-    from ..train import runs
+    from .. import runs
     from ..viz.grids import save_image
 
     run_dir = Path(run_dir)
@@ -276,24 +443,6 @@ def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_
         result["images"] = {name: f"{name}.png" for name in pictures}
         write_json(run_dir / "eval.json", result)
     return result
-
-
-LABELS = {
-    "fid": ("FID", "lower is better"), "kid": ("KID", "lower is better"),
-    "is": ("Inception score", "higher is better, max = classes"),
-    "precision": ("precision (k-NN)", "share of samples on the real manifold"),
-    "recall": ("recall (k-NN)", "share of real images covered by samples"),
-    "density": ("density", "≈1 for real-like samples"), "coverage": ("coverage", "share of real neighbourhoods hit"),
-    "classes_found": ("classes found", "by the judge among samples"), "class_entropy": ("class entropy", "nats"),
-    "class_kl_to_uniform": ("KL to uniform classes", "0 = balanced"),
-    "duplicate_rate": ("near-duplicate rate", "mode collapse when high"),
-    "memorized_share": ("memorized share", "samples closer to train than test images are"),
-    "memorized_share_features": ("memorized share (features)", "the same in feature space"),
-    "neg_elbo": ("−ELBO", "nats per image"), "iwae_nll": ("IWAE NLL", "nats per image"),
-    "nll": ("NLL", "nats per image"), "bits_per_dim": ("bits/dim", ""), "mse": ("MSE", "per pixel"),
-    "psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "probe_codes": ("linear probe: codes", "accuracy"),
-    "probe_pixels": ("linear probe: pixels", "accuracy"), "probe_pca": ("linear probe: PCA same dim", "accuracy"),
-}
 
 
 def describe_features(result: dict) -> str:

@@ -1,6 +1,6 @@
-"""Seed experiments as one command.
+"""Classic experiments as one command.
 
-``adam_vs_sgd`` is seed 003's "Training GANs is quite unstable!": the same DCGAN trained on MNIST
+``adam_vs_sgd`` shows that training GANs is unstable: the same DCGAN trained on MNIST
 with Adam (lr 0.0002 for both players, β1 = 0.5 as in DCGAN) and then "the same as before but with
 SGD instead of Adam" (plain SGD, the same lr 0.0002), where the SGD generator "always produces the
 same image". A third run with the WGAN-GP loss (its recipe: Adam 1e-4, β = (0, 0.9), n_critic = 5,
@@ -24,7 +24,7 @@ from ..errors import ConfigError, RunFolderError
 ADAM_VS_SGD_EPOCHS = 12
 ADAM_VS_SGD_WIDTH = 16
 ADAM_VS_SGD_BATCH = 64
-SEED_LR = 2e-4                        # seed 003: "Learning rate 0.0002 for both"
+SEED_LR = 2e-4                        # DCGAN's learning rate for both players (Radford et al. 2016)
 
 
 def adam_vs_sgd_setups(loss: str = "nonsaturating", sgd_lr: float = SEED_LR) -> dict[str, dict]:
@@ -66,15 +66,17 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
                  progress, log, threads) -> dict:
     import torch
 
-    import genlab
+    from ..data import load_data
+    from ..runs import create
+    from ..train import train
     from ..io import write_json
     from ..metrics.judge import get_judge
-    from ..models.gan.core import recipe
+    from ..models.gan.game import recipe
     from ..train.diagnostics import read_history
     from .diagnose import diagnose
 
     if loss not in ("minimax", "nonsaturating"):
-        raise ConfigError(f"--loss must be minimax or nonsaturating (seed 003's objective), got {loss!r}")
+        raise ConfigError(f"--loss must be minimax or nonsaturating (the objectives this comparison uses), got {loss!r}")
     for name, value in (("--epochs", epochs), ("--width", width), ("--batch-size", batch_size)):
         if value < 1:
             raise ConfigError(f"{name} must be at least 1, got {value}")
@@ -84,7 +86,7 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
         raise RunFolderError(f"{out} already exists; pass --overwrite to replace its runs, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
 
-    data = genlab.load_data(data_spec, "train")
+    data = load_data(data_spec, "train")
     if n_train:
         data = data.spread(n_train)               # evenly spaced over the class-sorted rows: every digit
     # coverage needs the judge: trained once (a few minutes) and cached if this machine has none
@@ -95,8 +97,8 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
     for name, values in adam_vs_sgd_setups(loss, sgd_lr).items():
         log(f"adam-vs-sgd: training {name} ({epochs} epochs on {len(data)} images)")
         torch.manual_seed(seed)   # the initial weights too: train() seeds only after the model exists
-        model = genlab.create("dcgan", data=data, g_width=width, d_width=width, **values)
-        res = genlab.train(model, data, epochs=epochs, batch_size=batch_size, out=out / name, seed=seed,
+        model = create("dcgan", data=data, g_width=width, d_width=width, **values)
+        res = train(model, data, epochs=epochs, batch_size=batch_size, out=out / name, seed=seed,
                            progress=progress, overwrite=overwrite, data_info={"spec": data_spec}, diagnostics=True)
         history = read_history(out / name / "metrics.csv")
         diag = diagnose(out / name, n=n_eval, seed=seed)
@@ -115,7 +117,7 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
         results[name]["finding"] = _finding(name, results[name])
 
     comparison = {
-        "experiment": "adam-vs-sgd", "seed_reference": "seed 003: DCGAN on MNIST, Adam vs SGD at lr 0.0002",
+        "experiment": "adam-vs-sgd", "seed_reference": "DCGAN on MNIST, Adam vs SGD at lr 0.0002",
         "date": _dt.date.today().isoformat(),
         "machine": {"cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(),
                     "torch": _torch_version()},
@@ -149,7 +151,7 @@ def _finding(name: str, r: dict) -> str:
 
 def comparison_markdown(c: dict) -> str:
     s = c["settings"]
-    lines = ["# Adam vs SGD vs WGAN-GP (seed 003)", "",
+    lines = ["# Adam vs SGD vs WGAN-GP", "",
              f"DCGAN (width {s['g_width']}) on {s['n_train']} {s['data']} digits, {s['epochs']} epochs of "
              f"{s['steps_per_epoch']} steps (batch {s['batch_size']}); generator loss {s['gan_loss']} for Adam "
              f"and SGD. Final figures on {s['n_eval']} samples through the judge classifier; "
@@ -211,7 +213,7 @@ def comparison_html(c: dict, out: Path) -> Path:
     from ..viz.report import Report
 
     s = c["settings"]
-    report = Report("Adam vs SGD vs WGAN-GP (seed 003)",
+    report = Report("Adam vs SGD vs WGAN-GP",
                     f"DCGAN width {s['g_width']} · {s['n_train']} {s['data']} digits · {s['epochs']} epochs · "
                     f"batch {s['batch_size']}")
     report.section("Coverage over epochs", "500 fixed-seed samples after each epoch, classified by the judge.")

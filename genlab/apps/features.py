@@ -1,4 +1,4 @@
-"""Codes as features (seed 002: "once trained, the code can be used as features to a classifier").
+"""Codes as features: once trained, an encoder's code can be used as features for a classifier.
 
 A linear probe (standardised logistic regression) is trained on frozen codes of the training
 images and scored on the test images; the same probe on raw pixels and on PCA with the codes'

@@ -1,4 +1,4 @@
-"""What a network's outer layers look at and write (seed 002: "the first layer learns first-order
+"""What a network's outer layers look at and write ("the first layer learns first-order
 features such as edges").
 
     encoder filters   the first layer that reads the pixels: a Linear layer's rows (one image-sized

@@ -1,6 +1,6 @@
-"""GAN inversion (seed 004): find the latent code z whose image G(z) matches a given picture.
+"""GAN inversion (Zhu et al. 2016): find the latent code z whose image G(z) matches a given picture.
 
-The seed's three methods:
+Three methods:
 
     optimize  z* = argmin_z  ‖G(z) − x‖²/P + λ‖z‖²/d  by Adam (cosine-decayed rate), R random
               restarts from the prior run as one batch; per target the code with the lowest pixel
@@ -16,7 +16,6 @@ P is the number of pixels, d the latent size. Images are in [0, 1]; ``G`` is the
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import time
@@ -30,8 +29,7 @@ from torch import Tensor, nn
 from ..errors import CapabilityError, CheckpointError, ConfigError
 from ..io import load_tensors, read_json, save_tensors, write_json
 from ..nn import ConvEncoder
-from .latent import check_labels
-from .latent import is_conditional_generator as is_conditional
+from .common import frozen, seeded
 
 METHODS = ("optimize", "encoder", "hybrid")
 ENCODER_FOLDER = "inversion-encoder"
@@ -39,55 +37,58 @@ ENCODER_FOLDER = "inversion-encoder"
 
 # ------------------------------------------------------------------------------ the generator
 
+def _own_prior(model):
+    """The generator's own prior over its whole input (a GAN's ``noise(n, y)``: z, and InfoGAN's
+    codes beside it), or None for a model whose code is z ~ N(0, I) alone."""
+    noise = getattr(model, "noise", None)
+    return noise if callable(noise) else None
+
+
+def _by_class(model) -> bool:
+    space = model.label_space
+    return space is not None and space.kind == "classes"
+
+
 def check_generator(model) -> int:
     """The code size of an encoder-less generator; a one-line error for anything else."""
-    name = getattr(model, "registry_name", type(model).__name__)
-    if callable(getattr(model, "encode", None)):
+    name = model.registry_name
+    if model.can("encode"):
         raise CapabilityError(f"model {name!r} has an encoder, so its code of an image is encode(x): inversion is "
                               "for generators without one (GANs); use `genlab reconstruct RUN` instead")
     model.require("decode", "inversion searches the code that the generator decodes into the image")
     size = getattr(model.config, "latent_dim", None)
     if not size:
         raise CapabilityError(f"model {name!r} has no latent_dim in its config, so there is no code to search")
-    if callable(getattr(model, "noise", None)):      # the generator's whole input (InfoGAN adds its codes to z)
+    noise = _own_prior(model)
+    if noise is not None:                            # the generator's whole input (InfoGAN adds its codes to z)
         with seeded(model, None):
-            return int(model.noise(1)[0].shape[1])
+            return int(noise(1)[0].shape[1])
     return int(size)
 
 
-def prior(model, n: int, d: int) -> tuple[Tensor, Tensor | None]:
+def generator_labels(model, y, n: int) -> Tensor | None:
+    """The labels the generator decodes ``n`` codes with: required by a generator conditioned on
+    classes (cgan, acgan), refused by any other (infogan's categorical code is part of the code
+    that inversion searches)."""
+    if _by_class(model):
+        return model.require_labels(y, n)
+    space = model.label_space
+    if space is not None and y is not None:
+        raise ConfigError(f"--label is for generators conditioned on a class (cgan, acgan); model "
+                          f"{model.registry_name!r} is unconditional: its {space.meaning} is part of the code that "
+                          "inversion searches, so drop --label")
+    return model.labels(y, n)
+
+
+def prior(model, n: int, d: int, y=None) -> tuple[Tensor, Tensor | None]:
     """``n`` codes from the generator's own prior (its ``noise``, else N(0, I)) on the CPU, and the
-    labels drawn with them for a conditional generator. Uses the global RNG: callers seed it."""
-    noise = getattr(model, "noise", None)
-    if not callable(noise):
-        return torch.randn(n, d), None
-    z, y = noise(n)
-    return z.cpu(), (y.cpu() if is_conditional(model) and y is not None else None)
-
-
-@contextlib.contextmanager
-def seeded(model, seed: int | None):
-    """The global RNG (of the CPU, and of the model's GPU) seeded for a block and restored after it,
-    so that priors drawn by a model's own ``noise`` are reproducible without side effects."""
-    dev = model.device
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        if seed is not None:
-            torch.manual_seed(seed)
-        yield
-
-
-@contextlib.contextmanager
-def frozen(model):
-    """Eval mode (BatchNorm's running statistics, so each image is generated on its own) and no
-    gradients for the weights; both restored afterwards."""
-    was, flags = model.training, [p.requires_grad for p in model.parameters()]
-    model.eval().requires_grad_(False)
-    try:
-        yield model
-    finally:
-        for p, f in zip(model.parameters(), flags):
-            p.requires_grad_(f)
-        model.train(was)
+    labels they are drawn with for a generator conditioned on classes (``y``, else drawn
+    uniformly). Uses the global RNG: callers seed it."""
+    noise = _own_prior(model)
+    if noise is None:
+        return torch.randn(n, d), (None if y is None else model.require_labels(y, n).cpu())
+    z, y = noise(n) if y is None else noise(n, y)
+    return z.cpu(), (y.cpu() if _by_class(model) and y is not None else None)
 
 
 def _generate(model, z: Tensor, y: Tensor | None) -> Tensor:
@@ -142,7 +143,7 @@ def optimize_codes(model, x: Tensor, starts: Tensor, y: Tensor | None = None, st
 # ------------------------------------------------------------------------------- the encoder
 
 class LatentEncoder(nn.Module):
-    """E(x) → z: seed 000's stride-2 conv encoder (LeakyReLU) and a linear head onto the latent."""
+    """E(x) → z: the stride-2 conv encoder of genlab.nn (LeakyReLU) and a linear head onto the latent."""
 
     def __init__(self, image_shape, latent_dim: int, channels=(32, 64, 128), hidden: int = 256):
         super().__init__()
@@ -280,7 +281,7 @@ def invert(model, x: Tensor, y=None, method: str = "optimize", steps: int = 300,
     if restarts < 1:
         raise ConfigError(f"--restarts must be at least 1, got {restarts}")
     model.check_input(x[:1])
-    y = check_labels(model, y, len(x))
+    y = generator_labels(model, y, len(x))
     if method != "optimize" and encoder is None:
         raise ConfigError(f"method {method!r} needs a trained encoder (get_encoder)")
     started = time.perf_counter()
@@ -323,12 +324,12 @@ def invert_images(model, x: Tensor, y=None, methods=("optimize",), out: str | Pa
     from ..metrics.image import psnr
 
     check_generator(model)
-    y = check_labels(model, y, len(x))
+    y = generator_labels(model, y, len(x))
     encoder, enc_info = None, None
     if any(m != "optimize" for m in methods):
         encoder, enc_info = get_encoder(model, encoder_folder, steps=encoder_steps, seed=seed, progress=progress)
     results = {m: invert(model, x, y, m, steps=steps, restarts=restarts, encoder=encoder, seed=seed) for m in methods}
-    figures = {"model": getattr(model, "registry_name", ""), "source": source, "n": len(x),
+    figures = {"model": model.registry_name, "source": source, "n": len(x),
                "labels": None if y is None else y.tolist(), "steps": steps, "restarts": restarts,
                "methods": {m: {"mse": float(r.mse.mean()), "psnr": psnr(r.images, x), "seconds": round(r.seconds, 2),
                                "mse_per_image": [round(float(v), 6) for v in r.mse[:100]]}
@@ -357,5 +358,5 @@ def _write(out: Path, x: Tensor, results: dict[str, Inversion], figures: dict, n
     write_json(out / "invert.json", figures)
 
 
-__all__ = ["METHODS", "check_generator", "optimize_codes", "LatentEncoder", "train_encoder", "get_encoder",
+__all__ = ["METHODS", "check_generator", "generator_labels", "prior", "optimize_codes", "LatentEncoder", "train_encoder", "get_encoder",
            "invert", "invert_images", "parse_methods", "Inversion"]

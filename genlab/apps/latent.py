@@ -19,10 +19,11 @@ from torch import Tensor
 
 from ..data import ImageData
 from ..errors import ConfigError, DataError
+from .common import seeded
 
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
-    """(1 − t)·a + t·b for each t (seed 001: t·code7 + (1 − t)·code8 read from the other end)."""
+    """(1 − t)·a + t·b for each t."""
     t = t.view(-1, *([1] * a.dim()))
     return (1 - t) * a.unsqueeze(0) + t * b.unsqueeze(0)
 
@@ -62,7 +63,7 @@ def interpolate(model, x_a: Tensor, x_b: Tensor, steps: int = 10, mode: str = "l
 
 @torch.no_grad()
 def morph(model, images: Tensor, steps: int = 8, mode: str = "linear") -> Tensor:
-    """Seed 001's morphing 7 → 2 → 8 → 0: decode the path through the codes of ``images``."""
+    """Morphing, e.g. 7 → 2 → 8 → 0: decode the path through the codes of ``images``."""
     encode, decode = _coder(model, "interpolation needs an encoder and a decoder")
     z = encode(images.to(model.device)).flatten(1)
     return decode(path(z, steps, mode).view(-1, *_code_shape(model, images[:1])))
@@ -78,54 +79,28 @@ def interpolate_seeds(model, seed_a: int, seed_b: int, steps: int = 10, mode: st
     return decode(path(z, steps, mode))
 
 
-def is_conditional_generator(model) -> bool:
-    """A generator whose decode takes a class as well as z (cgan, acgan): ``conditional = True``."""
-    return bool(getattr(model, "conditional", False))
-
-
-def label_kind(model, codes: bool = True) -> str | None:
-    """What the ``y`` of ``decode(z, y)`` is: "class" for a conditional generator, the name of a
-    categorical code for a generator that draws z with one (``code_label``: infogan's c1, when
-    ``codes``), None when decode takes z alone."""
-    if is_conditional_generator(model):
-        return "class"
-    return getattr(model, "code_label", None) if codes else None
-
-
-def check_labels(model, y, n: int, codes: bool = False) -> Tensor | None:
-    """Labels for ``n`` targets of a conditional generator (an int is repeated); None for others.
-    With ``codes``, a categorical code's values (infogan's c1) count as labels too."""
-    name = getattr(model, "registry_name", type(model).__name__)
-    kind = label_kind(model, codes)
-    if kind is None:
-        if y is not None:
-            takers = ("generators that draw a class (cgan, acgan) or a categorical code (infogan)", "draws neither")
-            if not codes:
-                takers = ("conditional generators (cgan, acgan)", "is unconditional")
-            raise ConfigError(f"--label is for {takers[0]}; model {name!r} {takers[1]}")
-        return None
-    classes = int(model.num_classes)
-    if y is None:
-        raise ConfigError(f"model {name!r} draws each image with a {kind}: give its value with --label K "
-                          f"(0…{classes - 1})")
-    y = torch.as_tensor(y, dtype=torch.long).flatten()
-    y = y.expand(n).clone() if len(y) == 1 else y
-    if len(y) != n:
-        raise ConfigError(f"got {len(y)} labels for {n} images")
-    if y.min() < 0 or y.max() >= classes:
-        raise ConfigError(f"label {int(y.max() if y.max() >= classes else y.min())} out of range: model {name!r} "
-                          f"draws classes 0…{classes - 1}")
-    return y
-
-
 def class_decoder(model, why: str, label: int | None = None):
-    """``decode`` for codes alone: as is for ordinary models, bound to class ``label`` for a
-    conditional generator (whose decode(z, y) needs the class)."""
+    """``decode`` for codes drawn from the prior: as is for a model that takes no label (a label is
+    refused), bound to ``label`` for one with a label space (a class of cgan, acgan, cvae, or a
+    value of infogan's categorical code), which then needs it."""
     decode = model.require("decode", why)
-    y = check_labels(model, label, 1, codes=True)
-    if y is None:
+    if model.label_space is None:
+        model.labels(label, 1)                       # refuses a label in one line
         return decode
+    y = model.require_labels(label, 1)
     return lambda z: decode(z, y.to(z.device).expand(len(z)))
+
+
+def code_decoder(model, why: str, label: int | None = None):
+    """``decode`` for codes of images (what ``encode`` returns): these carry everything the model
+    decodes, so a label is refused."""
+    decode = model.require("decode", why)
+    space = model.label_space
+    if space is not None and label is not None:
+        raise ConfigError(f"--label fixes the {space.meaning} of codes drawn from the prior; the codes of images "
+                          f"that model {model.registry_name!r} encodes carry their own {space.meaning}: drop --label")
+    model.labels(label, 1)
+    return decode
 
 
 @torch.no_grad()
@@ -136,13 +111,15 @@ def interpolate_classes(model, classes: list[int], steps: int = 10, seed: int = 
     (1 − t)·e_c1 + t·e_c2, through each class in turn. For infogan the same path runs between
     values of its categorical code."""
     decode = model.require("decode", "class interpolation decodes codes")
-    if label_kind(model) is None:
-        raise ConfigError(f"--classes interpolates the class embedding of a conditional generator (cgan, acgan) or "
-                          f"a categorical code (infogan); model {model.registry_name!r} has neither: use --seeds A,B")
-    k = int(model.num_classes)
+    space = model.label_space
+    if space is None:
+        raise ConfigError(f"--classes interpolates the class embedding of a conditional generator (cgan, acgan, cvae) "
+                          f"or a categorical code (infogan); model {model.registry_name!r} has neither: use --seeds A,B")
+    k = space.size
     bad = [c for c in classes if not 0 <= c < k]
     if bad:
-        raise ConfigError(f"--classes {bad} out of range: model {model.registry_name!r} draws classes 0…{k - 1}")
+        raise ConfigError(f"--classes {bad} out of range: model {model.registry_name!r} draws {space.meaning} "
+                          f"values 0…{k - 1}")
     weights = path(torch.eye(k)[classes], steps, "linear").to(model.device)   # rows sum to 1 all along
     z = prior_codes(model, 1, seed, temperature).expand(len(weights), -1)
     return decode(z, weights)
@@ -221,17 +198,20 @@ def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int,
     spanning the same quantiles of the codes' spread along them. A generator without an encoder
     (a GAN) has no codes of data: its grid spans the prior's quantiles along ``dims`` (default 0, 1)
     with the other dimensions at the prior mean 0; a conditional one draws class ``label``."""
-    decode = class_decoder(model, "a manifold decodes a grid of codes", label)
+    why = "a manifold decodes a grid of codes"
+    model.require("decode", why)
     if n < 2:
         raise ConfigError(f"--n must be at least 2, got {n}")
     q = torch.linspace(quantile, 1 - quantile, n)
     normal = torch.distributions.Normal(0.0, 1.0).icdf(q)
     d = latent_size(model) if getattr(model.config, "latent_dim", None) else None
     if d == 2 and dims is None:
+        decode = class_decoder(model, why, label)
         gy, gx = torch.meshgrid(normal.flip(0), normal, indexing="ij")      # rows: z2 from high to low
         grid = torch.stack([gx, gy], -1).reshape(-1, 2)
         return Manifold(decode(grid.to(model.device)).cpu(), normal, normal.flip(0), "z1, z2 (prior quantiles)")
-    if d and not callable(getattr(model, "encode", None)):
+    if d and not model.can("encode"):
+        decode = class_decoder(model, why, label)
         i, j = dims if dims is not None else (0, 1)
         if not (0 <= i < d and 0 <= j < d):
             raise ConfigError(f"--dims {(i, j)} out of range for a {d}-D latent")
@@ -240,6 +220,7 @@ def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int,
         grid[:, i], grid[:, j] = gx.reshape(-1), gy.reshape(-1)
         return Manifold(decode(grid.to(model.device)).cpu(), normal, normal.flip(0),
                         f"latent dimensions {i} and {j} (prior quantiles, the others 0)")
+    decode = code_decoder(model, why, label)
     if data is None:
         raise ConfigError("a latent with more than two dimensions needs data to find its main directions")
     z = codes(model, data)
@@ -269,8 +250,10 @@ def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims
     to values from −span to +span standard deviations (the codes' own spread when ``data`` is given,
     else the prior's). A conditional generator draws class ``label``. Returns
     (len(dims)·steps)×C×H×W and the dimensions shown."""
-    decode = class_decoder(model, "a traversal decodes codes", label)
-    can_encode = callable(getattr(model, "encode", None))
+    why = "a traversal decodes codes"
+    can_encode = model.can("encode")
+    of_images = x is not None or (data is not None and can_encode)
+    decode = code_decoder(model, why, label) if of_images else class_decoder(model, why, label)
     z = codes(model, data) if data is not None and can_encode else None
     if x is not None:
         model.require("encode", "traversing around an image needs its code")
@@ -360,17 +343,16 @@ def generator_arithmetic(model, plus: str, minus: str, base: str, judge=None, n:
     sure of), or for a conditional generator by the class it was asked to draw; thick/thin by ink —
     and use the mean z of each group as :func:`arithmetic` uses mean codes. Returns (rows, the
     attribute vector, what was used and each group's size)."""
-    noise = getattr(model, "noise", None)
-    if not callable(noise):
-        model.require("encode", "latent arithmetic averages the codes of labelled groups")
+    from .invert import check_generator, prior
+
+    d = check_generator(model)
     if pool < 1:
         raise ConfigError(f"--pool must be at least 1, got {pool}")
-    conditional = is_conditional_generator(model)
-    classes = int(model.config.num_classes) if conditional else 0
-    from .invert import seeded
-
+    space = model.label_space
+    conditional = space is not None and space.kind == "classes"
     with seeded(model, seed):
-        z, y = noise(pool, torch.arange(pool, device=model.device) % classes if conditional else None)
+        z, y = prior(model, pool, d, torch.arange(pool) % space.size if conditional else None)
+    z, y = z.to(model.device), (y.to(model.device) if y is not None else None)
     decode = model.require("decode", "latent arithmetic decodes codes")
     gen = (lambda c, lab: decode(c, lab)) if conditional else (lambda c, lab: decode(c))  # noqa: E731
     images = torch.cat([gen(z[i:i + batch_size], None if y is None else y[i:i + batch_size]).cpu()
@@ -407,14 +389,14 @@ def generator_arithmetic(model, plus: str, minus: str, base: str, judge=None, n:
 @torch.no_grad()
 def mix(model, x_a: Tensor, x_b: Tensor, y_a: Tensor | None = None, y_b: Tensor | None = None,
         split: float = 0.5) -> tuple[Tensor, str]:
-    """Latent-space mixing (seed 000): for each pair, the first ``split`` share of A's code with the rest
-    of B's. A conditional model (``restyle``) mixes the way it was built to: A's content (label) drawn
-    in B's style (code)."""
+    """Latent-space mixing: for each pair, the first ``split`` share of A's code with the rest of B's.
+    A model conditioned on classes (cvae) mixes the way it was built to: A's content (label) drawn
+    in B's style, decode(encode(x_B, y_B), y_A)."""
     x_a, x_b = x_a.to(model.device), x_b.to(model.device)
-    restyle = getattr(model, "restyle", None)
-    if callable(restyle) and y_a is not None and y_b is not None:
-        return restyle(x_b, y_b.to(model.device), y_a.to(model.device)).cpu(), "label of A, style (code) of B"
     encode, decode = _coder(model, "mixing needs an encoder and a decoder")
+    space = model.label_space
+    if space is not None and space.kind == "classes" and y_a is not None and y_b is not None:
+        return decode(encode(x_b, y_b), y_a).cpu(), f"{space.meaning} of A, style (code) of B"
     z_a, z_b = encode(x_a), encode(x_b)
     shape = z_a.shape[1:]
     flat_a, flat_b = z_a.flatten(1), z_b.flatten(1)

@@ -49,7 +49,7 @@ def sweep_kl(weights=DEFAULT_WEIGHTS, data_spec: str = "mnist5k", epochs: int = 
     """Train a 2-D conv VAE per weighting, then draw the latent scatters and samples side by side."""
     from ..models.vae import gaussian_kl
     from ..train import train
-    from ..train.runs import create
+    from ..runs import create
     from ..viz.plots import figure_to_png
     from .latent import codes
 
@@ -83,7 +83,7 @@ def sweep_kl(weights=DEFAULT_WEIGHTS, data_spec: str = "mnist5k", epochs: int = 
 
 def _figure(panels):
     from ..viz.grids import make_grid
-    from ..viz.plots import _imshow_grid, new_figure
+    from ..viz.plots import imshow_grid, new_figure
 
     fig = new_figure(4.2 * len(panels), 8.4)
     for i, (z, y, samples, title) in enumerate(panels):
@@ -94,7 +94,7 @@ def _figure(panels):
         ax.set_ylabel("z2")
         ax.grid(alpha=0.3)
         ax = fig.add_subplot(2, len(panels), len(panels) + i + 1)
-        _imshow_grid(ax, make_grid(samples.cpu(), nrow=6))
+        imshow_grid(ax, make_grid(samples.cpu(), nrow=6))
         ax.set_title("samples from the prior", fontsize=9)
         ax.axis("off")
     return fig

@@ -1,4 +1,4 @@
-"""Seed 001's manifold demo: an autoencoder with a 1-D code trained on 2-D points near an ellipse
+"""The manifold demo: an autoencoder with a 1-D code trained on 2-D points near an ellipse
 learns that valid points lie on the curve; points from anywhere in the plane are then brought
 back onto (its version of) the curve by encode → decode.
 
@@ -73,7 +73,7 @@ def manifold_demo(epochs: int = DEFAULT_EPOCHS, n: int = 1000, noise: float = 0.
                   ellipse: Ellipse = Ellipse(), progress: bool = False) -> ManifoldResult:
     """Train the 1-D-code autoencoder on ``n`` noisy ellipse points and pull a ``grid``×``grid``
     lattice of the plane through it."""
-    import genlab
+    from ..runs import create
 
     if epochs < 1 or n < 2 or grid < 2:
         raise ConfigError(f"need --epochs ≥ 1, at least 2 points and a grid of at least 2×2 "
@@ -81,7 +81,7 @@ def manifold_demo(epochs: int = DEFAULT_EPOCHS, n: int = 1000, noise: float = 0.
     g = torch.Generator().manual_seed(seed)
     points = ellipse.sample(n, noise, g).clamp(0, 1)
     data = ImageData(as_images(points), name="ellipse")
-    model = genlab.create("ae", image_shape=(1, 1, 2), latent_dim=1, hidden=tuple(hidden), activation="relu",
+    model = create("ae", image_shape=(1, 1, 2), latent_dim=1, hidden=tuple(hidden), activation="relu",
                           code_activation="linear", loss="mse", lr=lr)
     fit(model, data, epochs, batch_size, seed, progress)
     queries = plane_grid(grid)

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-def _common(p, default_out: str) -> None:
-    p.add_argument("--out", default=None, help=f"output folder (default {default_out})")
-    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out folder")
-    p.add_argument("--seed", type=int, default=0)
+from .args import add_data, add_n, add_out, add_output_folder, add_overwrite, add_run, load, positive
 
 
 def add_parser(sub) -> None:
@@ -22,27 +18,27 @@ def add_parser(sub) -> None:
                        description="Corrupt held-out images with --noise (seeded), denoise them with the model "
                                    "(a dae, or any autoencoder) and write noisy / denoised / clean grids and "
                                    "denoise.json. With --image FILE, denoise that one picture instead.")
-    p.add_argument("run")
-    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
+    add_run(p)
+    add_data(p)
     p.add_argument("--noise", default=None,
                    help="KIND:LEVEL, e.g. gaussian:0.5, saltpepper:0.2, mask:0.5 (default gaussian:0.5; "
                         "with --image: none, the file itself is the noisy input)")
-    p.add_argument("--n", type=int, default=64, help="images shown in the grids")
+    add_n(p, 64, "images shown in the grids")
     p.add_argument("--n-eval", type=int, default=1000, help="held-out images measured")
     p.add_argument("--image", default=None, metavar="FILE", help="a PNG/JPEG to denoise (resized to the model's size)")
-    _common(p, "RUN/denoise")
+    add_output_folder(p, "RUN/denoise")
     p.set_defaults(func=run_denoise)
 
     p = sub.add_parser("compress", help="reconstruction error vs code size: PCA against autoencoders",
                        description="For each code size, the held-out reconstruction MSE of PCA and of each model "
                                    "trained with that code size; writes compress.md, compress.json, compress.png.")
-    p.add_argument("--data", default="mnist5k", help="data spec (see `genlab datasets`)")
+    add_data(p, "mnist5k")
     p.add_argument("--codes", default=",".join(map(str, compress.DEFAULT_CODES)), help="code sizes, comma-separated")
     p.add_argument("--models", default=",".join(compress.DEFAULT_MODELS),
                    help="pca (scikit-learn) and registered models, comma-separated")
     p.add_argument("--epochs", type=int, default=compress.DEFAULT_EPOCHS, help="training epochs per model and size")
     p.add_argument("--batch-size", type=int, default=128)
-    _common(p, "runs/compress")
+    add_output_folder(p, "runs/compress")
     p.set_defaults(func=run_compress)
 
     p = sub.add_parser("anomaly", help="anomaly scores (reconstruction error or −ELBO), AUROC, hold-one-digit-out",
@@ -50,56 +46,43 @@ def add_parser(sub) -> None:
                                    "trained RUN (--normal-classes or --holdout-digit give labels for AUROC), or "
                                    "train --model on every digit but --holdout-digit and score the test split, or "
                                    "run that protocol for every digit with --all-digits.")
-    p.add_argument("run", nargs="?", help="a trained run folder (or use --model)")
+    add_run(p, "a trained run folder (or use --model)", optional=True)
     p.add_argument("--model", default=None, help="train this model for the hold-one-digit-out protocol")
-    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split, or mnist5k)")
+    add_data(p, help="data spec (default: the run's held-out split, or mnist5k)")
     p.add_argument("--normal-classes", default=None, metavar="C1,C2,...", help="labels that count as normal")
     p.add_argument("--holdout-digit", type=int, default=None, metavar="D", help="the anomalous class")
     p.add_argument("--all-digits", action="store_true", help="hold out each class in turn (with --model)")
     p.add_argument("--epochs", type=int, default=anomaly.DEFAULT_EPOCHS, help="training epochs (with --model)")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--n", type=int, default=32, help="images in the most/least anomalous grids")
-    _common(p, "RUN/anomaly, or runs/anomaly-MODEL-...")
+    add_n(p, 32, "images in the most/least anomalous grids")
+    add_output_folder(p, "RUN/anomaly, or runs/anomaly-MODEL-...")
     p.set_defaults(func=run_anomaly)
 
     p = sub.add_parser("features", help="linear probe on the codes vs pixels and PCA; 2-D map of the codes")
-    p.add_argument("run")
-    p.add_argument("--data", default=None, help="labelled data spec (default: the run's data)")
+    add_run(p)
+    add_data(p, help="labelled data spec (default: the run's data)")
     p.add_argument("--method", choices=("tsne", "pca"), default="tsne", help="2-D map of codes with more than 2 dims")
     p.add_argument("--limit", type=int, default=2000, help="images per split for the probe")
-    p.add_argument("--n", type=int, default=1000, help="held-out images on the map")
-    _common(p, "RUN/features")
+    add_n(p, 1000, "held-out images on the map")
+    add_output_folder(p, "RUN/features")
     p.set_defaults(func=run_features)
 
-    p = sub.add_parser("toy", help="small demonstrations from the seeds")
+    p = sub.add_parser("toy", help="small demonstrations (the autoencoder's manifold)")
     demos = p.add_subparsers(dest="demo", metavar="DEMO", required=True)
     m = demos.add_parser("manifold", help="1-D-code autoencoder on 2-D ellipse points; the plane pulled onto the curve")
     m.add_argument("--epochs", type=int, default=toy.DEFAULT_EPOCHS)
     m.add_argument("--points", type=int, default=1000, help="training points on the ellipse")
     m.add_argument("--grid", type=int, default=15, help="query points: a grid×grid lattice of the plane")
-    _common(m, "runs/toy-manifold")
+    add_output_folder(m, "runs/toy-manifold")
     m.set_defaults(func=run_toy_manifold)
 
     p = sub.add_parser("filters", help="first-layer filters and decoder atoms as an image grid")
-    p.add_argument("run")
+    add_run(p)
     p.add_argument("--which", choices=("both", "encoder", "decoder"), default="both")
-    p.add_argument("--n", type=int, default=64, help="filters shown per set")
-    p.add_argument("--out", default=None, help="PNG file (default RUN/filters.png; a .json goes beside it)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    add_n(p, 64, "filters shown per set")
+    add_out(p, None, "PNG file (default RUN/filters.png; a .json goes beside it)")
+    add_overwrite(p, "replace an existing --out file")
     p.set_defaults(func=run_filters)
-
-
-def _load(run: str):
-    from ..train.runs import load
-
-    return load(run)
-
-
-def _positive(value: int, flag: str) -> None:
-    from ..errors import ConfigError
-
-    if value < 1:
-        raise ConfigError(f"{flag} must be at least 1, got {value}")
 
 
 def _wrote(out: Path, names: list[str]) -> None:
@@ -111,10 +94,10 @@ def run_denoise(args) -> int:
     from ..apps.denoise import denoise_data, denoise_file, denoiser
     from ..data.corrupt import parse_noise
 
-    _positive(args.n, "--n")
-    _positive(args.n_eval, "--n-eval")
+    positive(args.n, "--n")
+    positive(args.n_eval, "--n-eval")
     noise = parse_noise(args.noise) if args.noise is not None else None   # a bad spec fails before loading
-    model = _load(args.run)
+    model = load(args.run)
     denoiser(model)
     if args.image:
         out = output_folder(args.out, Path(args.run) / "denoise", args.overwrite)
@@ -138,7 +121,7 @@ def run_denoise(args) -> int:
 
 
 def run_compress(args) -> int:
-    import genlab
+    from ..data import load_data
     from ..apps.common import output_folder, parse_ints
     from ..apps.compress import PCA, compress, figure, markdown_table
     from ..errors import ConfigError
@@ -153,7 +136,7 @@ def run_compress(args) -> int:
     for name in models:
         if name != PCA:
             get(name)                                  # an unknown name fails before any training
-    data, test = genlab.load_data(args.data, "train"), genlab.load_data(args.data, "test")
+    data, test = load_data(args.data, "train"), load_data(args.data, "test")
     out = output_folder(args.out, "runs/compress", args.overwrite)
 
     def show(r: dict) -> None:
@@ -171,13 +154,13 @@ def run_compress(args) -> int:
 
 
 def run_anomaly(args) -> int:
-    import genlab
+    from ..data import load_data
     from ..apps import anomaly
     from ..apps.common import output_folder, parse_ints, run_data
     from ..errors import ConfigError
     from ..registry import get
 
-    _positive(args.n, "--n")
+    positive(args.n, "--n")
     normal = parse_ints(args.normal_classes, "--normal-classes")
     if normal is not None and args.holdout_digit is not None:
         raise ConfigError("give either --normal-classes or --holdout-digit, not both")
@@ -186,7 +169,7 @@ def run_anomaly(args) -> int:
     if args.run:
         if args.all_digits:
             raise ConfigError("--all-digits trains a fresh model per digit: use --model MODEL instead of a RUN")
-        model = _load(args.run)
+        model = load(args.run)
         anomaly.score_kind(model)
         data = run_data(model, args.data)
         if args.holdout_digit is not None:
@@ -204,9 +187,9 @@ def run_anomaly(args) -> int:
         raise ConfigError("with --model, give exactly one of --holdout-digit D or --all-digits")
     if normal is not None:
         raise ConfigError("--normal-classes scores a trained RUN; with --model the held-out digit is the anomaly")
-    _positive(args.epochs, "--epochs")
+    positive(args.epochs, "--epochs")
     spec = args.data or "mnist5k"
-    train, test = genlab.load_data(spec, "train"), genlab.load_data(spec, "test")
+    train, test = load_data(spec, "train"), load_data(spec, "test")
     if args.all_digits:
         if train.y is None or test.y is None:
             raise ConfigError(f"--all-digits needs labelled data; {spec} has no labels")
@@ -243,8 +226,8 @@ def run_features(args) -> int:
     from ..apps.common import output_folder, run_data
     from ..apps.features import feature_report
 
-    _positive(args.n, "--n")
-    model = _load(args.run)
+    positive(args.n, "--n")
+    model = load(args.run)
     model.require("encode", "features are the encoder's codes; use a model with an encoder (ae, conv-ae, vae, ...)")
     train, test = run_data(model, args.data, "train"), run_data(model, args.data, "test")
     out = output_folder(args.out, Path(args.run) / "features", args.overwrite)
@@ -272,8 +255,8 @@ def run_filters(args) -> int:
     from ..apps.common import output_file
     from ..apps.filters import write_filters
 
-    _positive(args.n, "--n")
-    model = _load(args.run)
+    positive(args.n, "--n")
+    model = load(args.run)
     out = output_file(args.out, Path(args.run) / "filters.png", args.overwrite)
     f = write_filters(model, out, which=args.which, limit=args.n)
     for s in f["sets"]:

@@ -1,4 +1,4 @@
-"""`genlab conv`: output sizes of conv / pool / transposed-conv layers, a whole stack, or the slides' worked example."""
+"""`genlab conv`: output sizes of conv / pool / transposed-conv layers, a whole stack, or a worked example."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ _USAGE = """\
 Three modes:
   one layer   genlab conv --size 28 --kernel 3 --stride 2 --padding 1 [--dilation D] [--transpose [--output-padding 1] | --pool]
   a stack     genlab conv --size 32 --trace "conv5,pool2,conv5,pool2"
-  worked example (transposed convolution, seed 000)
+  worked example (a transposed convolution, step by step)
               genlab conv --explain [--stride 2 --padding 1 --output-padding 1]
                           [--input "2,3,1;0,4,2;1,6,7" --kernel-matrix "1,2;3,4"]
 Sizes and kernels are N (square) or HxW.
@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
     kind.add_argument("--pool", action="store_true", help="a max-pooling layer (MaxPool2d)")
     p.add_argument("--output-padding", type=int, default=None, help="transposed convolutions only; default 0")
     p.add_argument("--trace", default=None, metavar="STACK", help='a stack of layers, e.g. "conv5,pool2,conv5,pool2"')
-    p.add_argument("--explain", action="store_true", help="transposed convolution step by step (slides' example)")
+    p.add_argument("--explain", action="store_true",
+                   help="a transposed convolution step by step (a built-in worked example)")
     p.add_argument("--input", default=None, metavar="ROWS", help='--explain input matrix, e.g. "2,3,1;0,4,2;1,6,7"')
     p.add_argument("--kernel-matrix", default=None, metavar="ROWS", help='--explain kernel, e.g. "1,2;3,4"')
     p.set_defaults(func=run)

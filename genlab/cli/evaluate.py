@@ -5,16 +5,18 @@ import json
 import sys
 from pathlib import Path
 
+from .args import add_n, add_out, add_run, add_seed
+
 
 def add_parser(sub) -> None:
-    from ..apps.evaluate import FEATURE_EXTRACTORS, METRICS
+    from ..apps.evaluate import FEATURE_EXTRACTORS, metric_names
 
     p = sub.add_parser("eval", help="measure a trained run with every metric it can serve")
-    p.add_argument("run")
-    p.add_argument("--metrics", default=None, help=f"comma-separated subset of {','.join(METRICS)}")
-    p.add_argument("--n", type=int, default=1000, help="held-out images and generated samples to compare")
+    add_run(p)
+    p.add_argument("--metrics", default=None, help=f"comma-separated subset of {','.join(metric_names())}")
+    add_n(p, 1000, "held-out images and generated samples to compare")
     p.add_argument("--iwae-k", type=int, default=100, help="importance samples for the IWAE NLL estimate")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed(p)
     p.add_argument("--features", default="auto", choices=FEATURE_EXTRACTORS,
                    help="network the sample metrics look through: the data's judge classifier, Inception-v3 "
                         "(weights from GENLAB_INCEPTION, never downloaded), or auto (judge for labelled data, "
@@ -24,15 +26,15 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("compare", help="the same metrics side by side for several runs, as HTML")
     p.add_argument("runs", nargs="+")
-    p.add_argument("--out", default="compare.html")
-    p.add_argument("--n", type=int, default=1000)
+    add_out(p, "compare.html", "HTML file (default compare.html)")
+    add_n(p, 1000, "held-out images and generated samples per run")
     p.set_defaults(func=run_compare)
 
     p = sub.add_parser("bench", help="train each model for a fixed budget on mnist5k and write a leaderboard")
     p.add_argument("--models", default=None, help="comma-separated (default: all registered)")
     p.add_argument("--budget-seconds", type=float, default=60.0)
-    p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--out", default="bench")
+    add_n(p, 1000, "held-out images and generated samples per model")
+    add_out(p, "bench", "output folder (default bench)")
     p.set_defaults(func=run_bench)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from .args import add_n, add_out, add_overwrite, add_run, add_seed
+
 
 def add_parser(sub) -> None:
     from ..apps.experiments import ADAM_VS_SGD_BATCH, ADAM_VS_SGD_EPOCHS, ADAM_VS_SGD_WIDTH, SEED_LR
@@ -12,31 +14,32 @@ def add_parser(sub) -> None:
                        description="Read a GAN run's metrics.csv, sample it now when a judge is cached, print "
                                    "D(x), D(G(z)), gradient norms, coverage, near-duplicates, the warnings and a "
                                    "verdict; write diagnose.json, diagnose.png and samples/evolution.gif into the run.")
-    p.add_argument("run")
-    p.add_argument("--n", type=int, default=1000, help="samples drawn now for coverage and near-duplicates (0: none)")
-    p.add_argument("--seed", type=int, default=0)
+    add_run(p, "a GAN's run folder")
+    add_n(p, 1000, "samples drawn now for coverage and near-duplicates (0: none)")
+    add_seed(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.set_defaults(func=run_diagnose)
 
     e = sub.add_parser("experiment", help="seed experiments as one command (adam-vs-sgd)")
     esub = e.add_subparsers(dest="experiment", metavar="EXPERIMENT")
-    a = esub.add_parser("adam-vs-sgd", help="seed 003: the same DCGAN with Adam, with SGD, and with WGAN-GP",
-                        description="Train DCGAN on mnist5k with Adam and with SGD (lr 0.0002, seed 003) and with "
+    a = esub.add_parser("adam-vs-sgd", help="the same DCGAN with Adam, with SGD, and with WGAN-GP",
+                        description="Train DCGAN on mnist5k with Adam and with SGD (lr 0.0002, as in Radford et al. "
+                                    "2016) and with "
                                     "the WGAN-GP loss; write comparison.{json,md,html} with the coverage per epoch.")
     a.add_argument("--epochs", type=int, default=ADAM_VS_SGD_EPOCHS)
-    a.add_argument("--out", default="runs/adam-vs-sgd")
+    add_out(a, "runs/adam-vs-sgd", "output folder (default runs/adam-vs-sgd)")
     a.add_argument("--n-train", type=int, default=None, help="train on this many digits (default: all 4,000)")
     a.add_argument("--width", type=int, default=ADAM_VS_SGD_WIDTH, help="DCGAN g_width and d_width")
     a.add_argument("--batch-size", type=int, default=ADAM_VS_SGD_BATCH)
     a.add_argument("--loss", default="nonsaturating", choices=("nonsaturating", "minimax"),
                    help="generator loss of the Adam and SGD runs")
-    a.add_argument("--sgd-lr", type=float, default=SEED_LR, help="the SGD run's learning rate (seed 003: 0.0002)")
+    a.add_argument("--sgd-lr", type=float, default=SEED_LR, help="the SGD run's learning rate (default 0.0002)")
     a.add_argument("--n-eval", type=int, default=1000, help="samples for the final figures")
-    a.add_argument("--seed", type=int, default=0)
+    add_seed(a)
     a.add_argument("--threads", type=int, default=1,
                    help="PyTorch threads (default 1: these small networks gain nothing from more; "
                         "0: PyTorch's default)")
-    a.add_argument("--overwrite", action="store_true", help="replace the runs of an earlier experiment in --out")
+    add_overwrite(a, "replace the runs of an earlier experiment in --out")
     a.add_argument("--progress", action="store_true", help="show the training progress bars")
     a.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
     a.set_defaults(func=run_adam_vs_sgd)

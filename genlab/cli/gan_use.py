@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .args import add_data, add_label, add_n, add_output_folder, add_run, load, positive
+
 
 def add_parser(sub) -> None:
     from ..apps.augment import DEFAULT_EPOCHS, DEFAULT_SYNTHETIC
 
     p = sub.add_parser("invert", help="find the latent code whose generated image matches a picture (GAN inversion)",
-                       description="GAN inversion (seed 004). optimize: Adam on z minimising the pixel MSE (+ a "
+                       description="GAN inversion (Zhu et al. 2016). optimize: Adam on z minimising the pixel MSE (+ a "
                                    "small ‖z‖² prior term) from --restarts random starts; encoder: a conv net trained "
                                    "once on generated (z, G(z)) pairs, cached in RUN/inversion-encoder; hybrid: the "
                                    "encoder's z refined by optimisation. Writes invert.png (target, inversions, "
                                    "|error| maps), invert.json (MSE, PSNR, seconds per method) and codes.safetensors.")
-    p.add_argument("run")
+    add_run(p)
     p.add_argument("image", nargs="?", default=None, metavar="IMAGE",
                    help="a PNG/JPEG to invert (resized to the model's size); without it, --n held-out images of --data")
     p.add_argument("--method", default="optimize", metavar="optimize|encoder|hybrid|all",
@@ -21,67 +23,57 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=300, help="optimisation steps (optimize, hybrid)")
     p.add_argument("--restarts", type=int, default=8, help="random starts optimised together (optimize)")
     p.add_argument("--encoder-steps", type=int, default=1500, help="training steps of the encoder (once; cached)")
-    p.add_argument("--data", default=None, help="data spec of the held-out images (default: the run's data)")
-    p.add_argument("--n", type=int, default=8, help="held-out images inverted (without IMAGE)")
-    p.add_argument("--label", type=int, default=None, metavar="K",
-                   help="conditional generators: the class of IMAGE (held-out images use their own labels)")
-    p.add_argument("--out", default=None, help="output folder (default RUN/invert)")
-    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out folder")
-    p.add_argument("--seed", type=int, default=0)
+    add_data(p, help="data spec of the held-out images (default: the run's data)")
+    add_n(p, 8, "held-out images inverted (without IMAGE)")
+    add_label(p, "conditional generators: the class of IMAGE (held-out images use their own labels)")
+    add_output_folder(p, "RUN/invert")
     p.set_defaults(func=run_invert)
 
     p = sub.add_parser("augment", help="classifier accuracy with few real images, with and without generated ones",
-                       description="Seed 002's 'augment small datasets': train the judge classifier on --labelled "
-                                   "real images (stratified) and on those plus --synthetic images drawn per class by "
-                                   "a conditional generator (cgan, acgan), the same number of steps each, and "
-                                   "compare their test accuracy. Writes augment.json and samples.png.")
+                       description="Generated images as training data for small labelled sets: train the judge "
+                                   "classifier on --labelled real images (stratified) and on those plus --synthetic "
+                                   "images drawn per class by a conditional generator (cgan, acgan), the same number "
+                                   "of steps each, and compare their test accuracy. Writes augment.json and "
+                                   "samples.png.")
     p.add_argument("--generator", required=True, metavar="RUN", help="a trained conditional generator's run folder")
-    p.add_argument("--data", default=None, help="labelled data spec (default: the generator's training data)")
+    add_data(p, help="labelled data spec (default: the generator's training data)")
     p.add_argument("--labelled", type=int, default=100, metavar="N", help="real labelled training images")
     p.add_argument("--synthetic", type=int, default=DEFAULT_SYNTHETIC, metavar="M", help="generated images added")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
                    help="epochs over the real + generated set (the real-only classifier takes as many steps)")
     p.add_argument("--repeats", type=int, default=1, help="draws of the labelled subset, accuracies averaged")
-    p.add_argument("--out", default=None, help="output folder (default RUN/augment)")
-    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out folder")
-    p.add_argument("--seed", type=int, default=0)
+    add_output_folder(p, "RUN/augment")
     p.set_defaults(func=run_augment)
-
-
-def _load(run: str):
-    from ..train.runs import load
-
-    return load(run)
 
 
 def run_invert(args) -> int:
     from ..apps.common import output_folder, read_image, run_data
     from ..apps.invert import ENCODER_FOLDER, check_generator, invert_images, parse_methods
-    from ..apps.latent import check_labels
-    from ..errors import ConfigError
+    from ..errors import ConfigError, DataError
 
     methods = parse_methods(args.method)
     for value, flag in ((args.n, "--n"), (args.restarts, "--restarts"), (args.encoder_steps, "--encoder-steps")):
-        if value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}")
+        positive(value, flag)
     if args.steps < 0:
         raise ConfigError(f"--steps must be at least 0, got {args.steps}")
     if args.image and args.data:
         raise ConfigError("give either IMAGE or --data, not both")
-    model = _load(args.run)
+    model = load(args.run)
     check_generator(model)
+    space = model.label_space
+    by_class = space is not None and space.kind == "classes"
+    y = args.label
     if args.image:
-        x = read_image(args.image, model.image_shape)
-        y, source = args.label, str(args.image)
+        x, source = read_image(args.image, model.image_shape), str(args.image)
     else:
         data = run_data(model, args.data).spread(args.n)
         x, source = data.x, f"{data.name} held-out images"
-        y = args.label
-        if y is None and getattr(model, "conditional", False):   # each held-out image as its own class
+        if y is None and by_class:                 # each held-out image as its own class
             if data.y is None:
-                raise ConfigError("the data has no labels and the model is conditional: give the class with --label K")
+                raise DataError("the data has no labels and the model is conditional: give the class with --label K")
             y = data.y
-    y = check_labels(model, y, len(x))        # fails before the output folder is made
+    # checked before the output folder is made
+    y = model.require_labels(y, len(x)) if by_class else model.labels(y, len(x))
     out = output_folder(args.out, Path(args.run) / "invert", args.overwrite)
     figures, _ = invert_images(model, x, y, methods, out=out, encoder_folder=Path(args.run) / ENCODER_FOLDER,
                                steps=args.steps, restarts=args.restarts, encoder_steps=args.encoder_steps,
@@ -99,7 +91,7 @@ def run_augment(args) -> int:
     from ..apps.augment import augment, check_conditional, summary
     from ..apps.common import output_folder, run_data
 
-    model = _load(args.generator)
+    model = load(args.generator)
     check_conditional(model)
     train, test = run_data(model, args.data, "train"), run_data(model, args.data, "test")
     out = output_folder(args.out, Path(args.generator) / "augment", args.overwrite)

@@ -1,6 +1,8 @@
 """Looking around: `genlab models`, `genlab datasets`, `genlab summary`."""
 from __future__ import annotations
 
+from .args import add_data
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("models", help="registered models and their capabilities")
@@ -12,7 +14,7 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("summary", help="layer table with output shapes and parameter counts")
     p.add_argument("model")
-    p.add_argument("--data", default="mnist5k")
+    add_data(p, "mnist5k", "data whose image shape and classes the model is built for (see `genlab datasets`)")
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--channels", type=int, default=None, choices=(1, 3))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -48,12 +50,13 @@ def run_datasets(args) -> int:
 
 
 def run_summary(args) -> int:
-    import genlab
+    from ..data import load_data
+    from ..runs import create
     from ..apps.summary import summary
     from ..models.base import parse_overrides
     from ..registry import get
 
     overrides = parse_overrides(get(args.model).config_class, args.overrides)
-    data = genlab.load_data(args.data, "test", image_size=args.image_size, channels=args.channels, limit=2)
-    print(summary(genlab.create(args.model, data=data, **overrides), depth=args.depth))
+    data = load_data(args.data, "test", image_size=args.image_size, channels=args.channels, limit=2)
+    print(summary(create(args.model, data=data, **overrides), depth=args.depth))
     return 0

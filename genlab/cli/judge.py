@@ -1,17 +1,19 @@
 """`genlab judge train|list`: the classifiers that stand in for Inception-v3 in the metrics."""
 from __future__ import annotations
 
+from .args import add_data, add_overwrite, add_seed
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("judge", help="train or list judge networks used by the sample metrics")
     jsub = p.add_subparsers(dest="judge_command", metavar="ACTION", required=True)
     t = jsub.add_parser("train", help="train a judge on a labelled dataset and store it in the cache")
-    t.add_argument("--data", default="mnist5k")
+    add_data(t, "mnist5k", "labelled data spec the judge learns to classify (see `genlab datasets`)")
     t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--seed", type=int, default=0)
+    add_seed(t)
     t.add_argument("--image-size", type=int, default=None)
     t.add_argument("--channels", type=int, default=None, choices=(1, 3))
-    t.add_argument("--overwrite", action="store_true", help="retrain even if a judge is cached")
+    add_overwrite(t, "retrain even if a judge is cached")
     t.set_defaults(func=run_train)
     ls = jsub.add_parser("list", help="judges in the cache")
     ls.set_defaults(func=run_list)

@@ -4,15 +4,13 @@ from __future__ import annotations
 import torch
 
 from ..apps.common import parse_ints
-from .use import _data, _load, _out, _positive
+from .args import (add_data, add_label, add_n, add_out, add_overwrite, add_run, add_seed, held_out, load, out_file,
+                   positive)
 
 
 def _run_data(args, model):
     """The held-out split, only when the model can encode (seed-only tools need none)."""
-    return _data(args, model) if callable(getattr(model, "encode", None)) else None
-
-
-LABEL_HELP = "conditional generators: the class drawn; infogan: the value of c1"
+    return held_out(args, model) if model.can("encode") else None
 
 
 def add_parser(sub) -> None:
@@ -23,8 +21,8 @@ def add_parser(sub) -> None:
                                    "such as GANs: the path in z; a conditional one draws class --label). "
                                    "--classes 3,8 interpolates a conditional generator's class embedding from "
                                    "one-hot 3 to one-hot 8 with z fixed (drawn with --seed).")
-    p.add_argument("run")
-    p.add_argument("--data", default=None, help="data spec (default: the run's held-out split)")
+    add_run(p)
+    add_data(p)
     p.add_argument("--steps", type=int, default=10, help="images per leg of the path")
     p.add_argument("--from-class", type=int, default=7)
     p.add_argument("--to-class", type=int, default=8)
@@ -33,32 +31,32 @@ def add_parser(sub) -> None:
     p.add_argument("--seeds", default=None, metavar="A,B", help="interpolate between two prior draws instead")
     p.add_argument("--classes", default=None, metavar="C1,C2,...",
                    help="conditional generators: interpolate the class weights through these classes, z fixed")
-    p.add_argument("--label", type=int, default=None, metavar="K", help=LABEL_HELP)
-    p.add_argument("--seed", type=int, default=0, help="the prior draw of z held fixed by --classes")
+    add_label(p)
+    add_seed(p, help="the prior draw of z held fixed by --classes")
     p.add_argument("--mode", choices=("linear", "spherical"), default="linear")
-    p.add_argument("--out", default=None, help="PNG file (default RUN/interpolate.png)")
+    add_out(p, None, "PNG file (default RUN/interpolate.png)")
     p.set_defaults(func=run_interpolate)
 
     p = sub.add_parser("manifold", help="decode a grid over two latent directions (the VAE digit manifold)")
-    p.add_argument("run")
-    p.add_argument("--data", default=None, help="data spec for the codes' directions (default: held-out split)")
-    p.add_argument("--n", type=int, default=15, help="grid size n×n")
+    add_run(p)
+    add_data(p, help="data spec for the codes' directions (default: held-out split)")
+    add_n(p, 15, "grid size n×n")
     p.add_argument("--dims", default=None, metavar="I,J", help="two latent dimensions (default: 2-D prior grid, "
                                                                   "or the codes' first two principal directions)")
-    p.add_argument("--label", type=int, default=None, metavar="K", help=LABEL_HELP)
-    p.add_argument("--out", default=None, help="PNG file (default RUN/manifold.png)")
+    add_label(p)
+    add_out(p, None, "PNG file (default RUN/manifold.png)")
     p.set_defaults(func=run_manifold)
 
     p = sub.add_parser("traverse", help="vary one latent dimension at a time around a code")
-    p.add_argument("run")
-    p.add_argument("--data", default=None)
+    add_run(p)
+    add_data(p)
     p.add_argument("--index", type=int, default=None, help="held-out image whose code is the centre "
                                                             "(default: the mean code, or 0 for generators)")
     p.add_argument("--dims", default=None, metavar="I,J,...", help="dimensions to vary (default: the first 10)")
     p.add_argument("--steps", type=int, default=9)
     p.add_argument("--span", type=float, default=3.0, help="± this many standard deviations")
-    p.add_argument("--label", type=int, default=None, metavar="K", help=LABEL_HELP)
-    p.add_argument("--out", default=None, help="PNG file (default RUN/traverse.png)")
+    add_label(p)
+    add_out(p, None, "PNG file (default RUN/traverse.png)")
     p.set_defaults(func=run_traverse)
 
     from ..apps.latent import GROUPS_HELP
@@ -68,33 +66,34 @@ def add_parser(sub) -> None:
                                    "without one (GANs, DCGAN-paper style): the z of --pool generated samples, put in "
                                    "class groups by the judge classifier of --data (only confident labels; "
                                    "conditional generators: the class each sample was drawn as).")
-    p.add_argument("run")
+    add_run(p)
     p.add_argument("--plus", required=True, help=GROUPS_HELP)
     p.add_argument("--minus", required=True, help=GROUPS_HELP)
     p.add_argument("--base", required=True, help=GROUPS_HELP)
-    p.add_argument("--data", default=None, help="data spec (default: the run's; generators: the judge's data)")
-    p.add_argument("--n", type=int, default=8, help="base images")
+    add_data(p, help="data spec (default: the run's; generators: the judge's data)")
+    add_n(p, 8, "base images")
     p.add_argument("--pool", type=int, default=2000, help="generators: samples drawn to find the groups' codes")
-    p.add_argument("--seed", type=int, default=0, help="generators: seed of the samples")
-    p.add_argument("--out", default=None, help="PNG file (default RUN/arithmetic.png)")
+    add_seed(p, help="generators: seed of the samples")
+    add_out(p, None, "PNG file (default RUN/arithmetic.png)")
     p.set_defaults(func=run_arithmetic)
 
     p = sub.add_parser("mix", help="latent-space mixing: content of source A with style of source B")
-    p.add_argument("run")
-    p.add_argument("--data", default=None)
-    p.add_argument("--n", type=int, default=8, help="pairs")
+    add_run(p)
+    add_data(p)
+    add_n(p, 8, "pairs")
     p.add_argument("--split", type=float, default=0.5, help="share of the code taken from A")
-    p.add_argument("--out", default=None, help="PNG file (default RUN/mix.png)")
+    add_out(p, None, "PNG file (default RUN/mix.png)")
     p.set_defaults(func=run_mix)
 
     p = sub.add_parser("sweep-kl", help="train VAEs with several (k1, k2) weightings and compare their latents",
-                       description="Seed 000's comparison: reconstruction privileged, balanced, KL privileged.")
-    p.add_argument("--data", default="mnist5k")
+                       description="The β-VAE trade-off (Higgins et al. 2017): reconstruction privileged, "
+                                   "balanced, KL privileged.")
+    add_data(p, "mnist5k")
     p.add_argument("--weights", default="1:0.01,1:1,1:20", metavar="K1:K2,...",
                    help="weightings total = k1·r_loss + k2·kl_loss (default 1:0.01,1:1,1:20)")
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--out", default="runs/sweep-kl", help="output folder")
-    p.add_argument("--overwrite", action="store_true")
+    add_out(p, "runs/sweep-kl", "output folder (default runs/sweep-kl)")
+    add_overwrite(p, "replace the runs of an earlier sweep in --out")
     p.set_defaults(func=run_sweep_kl)
 
 
@@ -103,21 +102,21 @@ def run_interpolate(args) -> int:
     from ..apps import latent
     from ..viz.grids import save_grid
 
-    _positive(args.steps, "--steps")
-    model = _load(args.run)
+    positive(args.steps, "--steps")
+    model = load(args.run)
     seeds = parse_ints(args.seeds, "--seeds", 2)
     classes = parse_ints(args.classes, "--classes", least=2)
     if classes is not None:
         images = latent.interpolate_classes(model, classes, steps=args.steps, seed=args.seed)
-        what = f"{latent.label_kind(model)} weights " + " → ".join(map(str, classes)) + f" at z of seed {args.seed}"
+        what = f"{model.label_space.meaning} weights " + " → ".join(map(str, classes)) + f" at z of seed {args.seed}"
     elif seeds is not None:
         images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode, label=args.label)
-        what = f"seed {seeds[0]} → seed {seeds[1]}" + (f" with {latent.label_kind(model)} = {args.label}"
+        what = f"seed {seeds[0]} → seed {seeds[1]}" + (f" with {model.label_space.meaning} = {args.label}"
                                                         if args.label is not None else "")
     else:
         model.require("encode", "interpolation between images needs an encoder; use --seeds A,B to "
                                 "interpolate between prior draws")
-        data = _data(args, model)
+        data = held_out(args, model)
         through, index = parse_ints(args.through, "--through", least=2), parse_ints(args.index, "--index", least=2)
         if through:
             points, what = latent.pick_classes(data, through), "classes " + " → ".join(map(str, through))
@@ -131,7 +130,7 @@ def run_interpolate(args) -> int:
             a, b, what = latent.pick_pair(data, args.from_class, args.to_class)
             points = torch.stack([a, b])
         images = latent.morph(model, points, steps=args.steps, mode=args.mode)
-    print(f"{what}: {save_grid(images.cpu(), _out(args, 'interpolate.png'), nrow=args.steps)}")
+    print(f"{what}: {save_grid(images.cpu(), out_file(args, 'interpolate.png'), nrow=args.steps)}")
     return 0
 
 
@@ -140,11 +139,11 @@ def run_manifold(args) -> int:
     from ..apps.latent import manifold
     from ..viz.plots import figure_to_png, manifold_grid
 
-    model = _load(args.run)
+    model = load(args.run)
     dims = parse_ints(args.dims, "--dims", 2)
     m = manifold(model, n=args.n, data=_run_data(args, model), dims=tuple(dims) if dims else None, label=args.label)
     fig = manifold_grid(m.images, m.xs, m.ys, title=f"decoded grid: {m.axes}")
-    print(figure_to_png(fig, _out(args, "manifold.png")))
+    print(figure_to_png(fig, out_file(args, "manifold.png")))
     return 0
 
 
@@ -153,7 +152,7 @@ def run_traverse(args) -> int:
     from ..apps.latent import traverse
     from ..viz.grids import labelled_rows, save_image
 
-    model = _load(args.run)
+    model = load(args.run)
     data = _run_data(args, model)
     x = None
     if args.index is not None:
@@ -162,7 +161,7 @@ def run_traverse(args) -> int:
     dims = parse_ints(args.dims, "--dims")
     images, dims = traverse(model, x, data, dims=dims, steps=args.steps, span=args.span, label=args.label)
     rows = images.view(len(dims), args.steps, *images.shape[1:])
-    print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), _out(args, "traverse.png")))
+    print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), out_file(args, "traverse.png")))
     return 0
 
 
@@ -171,35 +170,38 @@ def run_arithmetic(args) -> int:
     from ..apps.latent import arithmetic
     from ..viz.grids import labelled_rows, save_image
 
-    _positive(args.n, "--n")
-    model = _load(args.run)
+    positive(args.n, "--n")
+    model = load(args.run)
     strengths = (0.0, 0.5, 1.0, 1.5)
-    if not callable(getattr(model, "encode", None)) and callable(getattr(model, "noise", None)):
+    # a generator drawing its own z (apps.latent.generator_arithmetic reads the same ``noise``)
+    if not model.can("encode") and callable(getattr(model, "noise", None)):
         rows, vector, info = _generator_arithmetic(args, model, strengths)
         print(f"group codes from {info['pool']} {info['source']}; group sizes "
               + ", ".join(f"{k}: {v}" for k, v in info["group_sizes"].items()))
     else:
         model.require("encode", "latent arithmetic averages the codes of labelled groups")
-        rows, vector = arithmetic(model, _data(args, model), args.plus, args.minus, args.base, n=args.n,
+        rows, vector = arithmetic(model, held_out(args, model), args.plus, args.minus, args.base, n=args.n,
                                   strengths=strengths)
     labels = [f"{args.base} + {s:g}·({args.plus} − {args.minus})" for s in strengths]
-    path = save_image(labelled_rows(list(rows), labels), _out(args, "arithmetic.png"))
+    path = save_image(labelled_rows(list(rows), labels), out_file(args, "arithmetic.png"))
     print(f"attribute vector ‖{args.plus} − {args.minus}‖ = {vector.norm():.3f}: {path}")
     return 0
 
 
 def _generator_arithmetic(args, model, strengths):
     """A GAN's arithmetic: z of generated samples, grouped by the judge of the run's data."""
-    from ..apps.latent import group_class, generator_arithmetic, is_conditional_generator
+    from ..apps.latent import group_class, generator_arithmetic
 
-    _positive(args.pool, "--pool")
+    positive(args.pool, "--pool")
     judge = None
     groups = (args.plus, args.minus, args.base)
-    if not is_conditional_generator(model) and any(group_class(g) is not None for g in groups):
+    space = model.label_space
+    drawn_as_class = space is not None and space.kind == "classes"     # each sample is the class it was drawn as
+    if not drawn_as_class and any(group_class(g) is not None for g in groups):
         from ..errors import DataError
         from ..metrics.judge import get_judge
 
-        spec = args.data or ((getattr(model, "run_info", None) or {}).get("data") or {}).get("spec")
+        spec = args.data or (model.run_info.get("data") or {}).get("spec")
         if not spec:
             raise DataError("the run's config.json does not say which data it used; pass --data SPEC to name the "
                             "judge that labels the samples")
@@ -213,15 +215,15 @@ def run_mix(args) -> int:
     from ..apps.latent import mix
     from ..viz.grids import labelled_rows, save_image
 
-    _positive(args.n, "--n")
-    model = _load(args.run)
-    data = _data(args, model).spread(2 * args.n)
+    positive(args.n, "--n")
+    model = load(args.run)
+    data = held_out(args, model).spread(2 * args.n)
     a, b = data.subset(range(0, len(data), 2)), data.subset(range(1, len(data), 2))
     k = min(len(a), len(b))
     mixed, how = mix(model, a.x[:k], b.x[:k], None if a.y is None else a.y[:k], None if b.y is None else b.y[:k],
                      split=args.split)
     path = save_image(labelled_rows([a.x[:k], b.x[:k], mixed], ["source A", "source B", "mixed"]),
-                      _out(args, "mix.png"))
+                      out_file(args, "mix.png"))
     print(f"mixed: {how}: {path}")
     return 0
 

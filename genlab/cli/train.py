@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .args import add_data, add_out, add_overwrite, add_seed
+
 
 def add_engine_options(p) -> None:
     g = p.add_argument_group("engine")
     g.add_argument("--epochs", type=int, default=None, help="epochs in total (default: the model's, or 10)")
     g.add_argument("--batch-size", type=int, default=None, help="default: the model's (128 for most)")
     g.add_argument("--lr", type=float, default=None, help="learning rate (default: the model config's)")
-    g.add_argument("--seed", type=int, default=None, help="random seed (default 0; on --resume the run's)")
+    add_seed(g, None, "random seed (default 0; on --resume the run's)")
     g.add_argument("--accelerator", default="auto", help="cpu, gpu, mps or auto")
     g.add_argument("--devices", default="1", help="number of devices (e.g. 2 with --strategy ddp)")
     g.add_argument("--num-nodes", type=int, default=1)
@@ -23,13 +25,13 @@ def add_parser(sub) -> None:
                        description="Train MODEL on --data and write runs/NAME/{config.json, model.safetensors, "
                                    "checkpoint.safetensors, metrics.csv, samples/, report.html}.")
     p.add_argument("model", nargs="?", help="registered model name (see `genlab models`)")
-    p.add_argument("--data", default="mnist5k", help="data spec (see `genlab datasets`)")
+    add_data(p, "mnist5k")
     p.add_argument("--image-size", type=int, default=None, help="resize images to N×N")
     p.add_argument("--channels", type=int, default=None, choices=(1, 3), help="convert images to 1 or 3 channels")
-    p.add_argument("--out", default=None, help="run folder (default runs/MODEL)")
+    add_out(p, None, "run folder (default runs/MODEL)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config value, repeatable (see `genlab models --config MODEL`)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    add_overwrite(p, "replace an existing run folder")
     p.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its checkpoint")
     p.add_argument("--no-report", action="store_true", help="skip writing report.html")
     p.add_argument("--no-diagnostics", action="store_true",
@@ -38,8 +40,8 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run_train)
 
     d = sub.add_parser("demo", help="train a convolutional VAE on mnist5k and write runs/demo/report.html")
-    d.add_argument("--out", default=None, help="run folder (default runs/demo, or runs/demo-N if that exists)")
-    d.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    add_out(d, None, "run folder (default runs/demo, or runs/demo-N if that exists)")
+    add_overwrite(d, "replace an existing --out folder")
     add_engine_options(d)
     d.set_defaults(func=run_demo, batch_size=None)
 
@@ -52,28 +54,30 @@ def engine_kwargs(args) -> dict:
 
 
 def run_train(args) -> int:
-    import genlab
+    from ..data import load_data
+    from ..runs import create
+    from ..train import resume, train
     from ..errors import ConfigError
     from ..models.base import parse_overrides
     from ..registry import get
 
     if args.resume:
-        result = genlab.resume(args.resume, epochs=args.epochs, diagnostics=not args.no_diagnostics,
+        result = resume(args.resume, epochs=args.epochs, diagnostics=not args.no_diagnostics,
                                **engine_kwargs(args))
     else:
         if not args.model:
             raise ConfigError("name a model to train (e.g. `genlab train vae`) or pass --resume RUN; see `genlab models`")
         entry = get(args.model)
         overrides = parse_overrides(entry.config_class, args.overrides)
-        data = genlab.load_data(args.data, "train", image_size=args.image_size, channels=args.channels)
-        val = genlab.load_data(args.data, "test", image_size=args.image_size, channels=args.channels)
+        data = load_data(args.data, "train", image_size=args.image_size, channels=args.channels)
+        val = load_data(args.data, "test", image_size=args.image_size, channels=args.channels)
         import torch
 
         torch.manual_seed(0 if args.seed is None else args.seed)  # --seed fixes the initial weights too
-        model = genlab.create(args.model, data=data, **overrides)
+        model = create(args.model, data=data, **overrides)
         out = Path(args.out or f"runs/{args.model}")
         data_info = {"spec": args.data, "image_size": args.image_size, "channels": args.channels}
-        result = genlab.train(model, data, epochs=args.epochs or model.default_epochs, batch_size=args.batch_size, out=out,
+        result = train(model, data, epochs=args.epochs or model.default_epochs, batch_size=args.batch_size, out=out,
                               val_data=val, lr=args.lr, overwrite=args.overwrite, data_info=data_info,
                               diagnostics=not args.no_diagnostics, **engine_kwargs(args))
     from ..train import is_rank_zero
@@ -109,15 +113,17 @@ DEMO_EPOCHS, DEMO_BATCH = 30, 64
 
 
 def run_demo(args) -> int:
-    import genlab
+    from ..data import load_data
+    from ..runs import create
+    from ..train import train
 
     out = Path(args.out) if args.out else _free_name(Path("runs/demo"))
-    data = genlab.load_data("mnist5k", "train")
-    val = genlab.load_data("mnist5k", "test")
+    data = load_data("mnist5k", "train")
+    val = load_data("mnist5k", "test")
     # KL warm-up: without it a 2-D latent sometimes collapsed in the first epochs (−ELBO 196 against 160)
-    model = genlab.create("vae", data=data, latent_dim=2, kl_warmup_epochs=5)
+    model = create("vae", data=data, latent_dim=2, kl_warmup_epochs=5)
     print(f"demo: training a convolutional VAE (latent 2) on mnist5k ({len(data)} train / {len(val)} held-out digits)")
-    result = genlab.train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size or DEMO_BATCH,
+    result = train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size or DEMO_BATCH,
                           out=out,
                           val_data=val, lr=args.lr, data_info={"spec": "mnist5k"}, overwrite=args.overwrite,
                           **engine_kwargs(args))

@@ -5,6 +5,8 @@ sampler; ``__getitems__`` makes the loader fetch a whole batch with one tensor i
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
@@ -51,3 +53,13 @@ def iterate(dataset: TensorBatches, batch_size: int):
     """Sequential batches for evaluation."""
     for start in range(0, len(dataset), batch_size):
         yield dataset.__getitems__(range(start, min(start + batch_size, len(dataset))))
+
+
+@torch.no_grad()
+def batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 500,
+            device: torch.device | None = None) -> Tensor:
+    """``fn`` over ``x`` in slices of ``batch_size`` (each moved to ``device`` when given), the
+    results concatenated on the CPU: bounded memory for models and metrics over many images."""
+    parts = [fn(x[i:i + batch_size].to(device) if device is not None else x[i:i + batch_size]).cpu()
+             for i in range(0, len(x), batch_size)]
+    return torch.cat(parts) if parts else x[:0]

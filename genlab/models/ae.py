@@ -1,4 +1,12 @@
-"""Autoencoders: code = F(x), reconstruction = G(code), trained to minimise reconstruction error."""
+"""Autoencoders: a code z = F(x) and a reconstruction x̂ = G(z), trained to minimise
+
+    loss = Σ_pixels ℓ(x̂, x)              ℓ: binary cross-entropy (``loss=bce``) or squared error (``mse``)
+
+    ae       F(x) = S(W x + b),  G(z) = S(W' z + b')      (hidden layers optional; S the sigmoid)
+    conv-ae  F: Conv32 s2 → Conv64 s2 → Dense 16 → Dense latent;  G: its mirror (ConvTranspose)
+
+summed over the pixels of an image and averaged over the batch.
+"""
 from __future__ import annotations
 
 import math
@@ -11,7 +19,7 @@ from torch import Tensor, nn
 
 from ..nn import MLP, ConvDecoder, ConvEncoder, init_linear
 from ..registry import register
-from .base import GenerativeModel, ModelConfig, Player, adam
+from .base import GenerativeModel, ModelConfig, Player
 
 
 def reconstruction_loss_per_image(x_hat: Tensor, x: Tensor, kind: str) -> Tensor:
@@ -30,19 +38,21 @@ def reconstruction_loss(x_hat: Tensor, x: Tensor, kind: str) -> Tensor:
 
 
 class Autoencoder(GenerativeModel):
-    """Shared behaviour: one player minimising reconstruction error."""
+    """Shared behaviour: one player minimising reconstruction error. Takes no label (``y``)."""
 
     encoder: nn.Module
     decoder: nn.Module
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
+        self.labels(y, len(x))
         return self.encoder(x)
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, y=None) -> Tensor:
+        self.labels(y, len(z))
         return self.decoder(z)
 
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        return self.decode(self.encode(x, y))
 
     def loss(self, batch: dict) -> dict:
         x = batch["x"]
@@ -50,18 +60,17 @@ class Autoencoder(GenerativeModel):
         return {"loss": recon, "recon": recon}
 
     def players(self) -> list[Player]:
-        params = list(self.parameters())
-        return [Player("ae", params, adam(params, self.config.lr), self.loss)]
+        return self.single_player("ae")
 
 
 @dataclass
 class AEConfig(ModelConfig):
-    latent_dim: int = 32
-    hidden: tuple[int, ...] = ()          # () gives the seeds' one-layer F(X)=S(WX+b), G(Z)=S(W'Z+b')
-    activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "relu"
-    code_activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "sigmoid"
-    loss: Literal["bce", "mse"] = "bce"
-    lr: float = 1e-2                      # with the sigmoid code, 1e-3 leaves it on the mean digit for 10 epochs
+    latent_dim: int = 32                  # code units
+    hidden: tuple[int, ...] = ()          # hidden layer widths; () is the one-layer F(X)=S(WX+b), G(Z)=S(W'Z+b')
+    activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "relu"   # hidden units
+    code_activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "sigmoid"  # code units
+    loss: Literal["bce", "mse"] = "bce"   # reconstruction error ℓ, summed over pixels
+    lr: float = 1e-2                      # Adam's learning rate (see docs/autoencoders.md for 1e-3)
 
 
 @register("ae", AEConfig, "MLP autoencoder: F(X)=S(WX+b), G(Z)=S(W'Z+b'); hidden layers optional")
@@ -74,20 +83,20 @@ class AE(Autoencoder):
             nn.Flatten(), MLP(sizes, act=config.activation, out_act=config.code_activation))
         self.decoder = nn.Sequential(
             MLP(sizes[::-1], act=config.activation, out_act="sigmoid"), nn.Unflatten(1, tuple(config.image_shape)))
-        # the seeds' all-sigmoid autoencoder otherwise starts with every code unit flat at ½
+        # an all-sigmoid autoencoder otherwise starts with every code unit flat at ½
         init_linear(self, sigmoid_gain=4.0 if config.code_activation == "sigmoid" else 1.0)
 
 
 @dataclass
 class ConvAEConfig(ModelConfig):
-    latent_dim: int = 10
-    channels: tuple[int, ...] = (32, 64)
-    hidden: int = 16                      # seed 000: Dense 16 before the latent Dense
-    loss: Literal["bce", "mse"] = "bce"
-    lr: float = 2e-3                      # 10 epochs of mnist5k: MSE 0.030 at latent 8 (1e-3: 0.045; PCA-8: 0.038)
+    latent_dim: int = 10                  # code units
+    channels: tuple[int, ...] = (32, 64)  # output channels of the stride-2 convolutions (each halves H and W)
+    hidden: int = 16                      # width of the Dense layer before the code
+    loss: Literal["bce", "mse"] = "bce"   # reconstruction error ℓ, summed over pixels
+    lr: float = 2e-3                      # Adam's learning rate (measured against 1e-3 in docs/autoencoders.md)
 
 
-@register("conv-ae", ConvAEConfig, "Convolutional autoencoder of seed 000 (Conv32 s2, Conv64 s2, Dense 16, latent 10)")
+@register("conv-ae", ConvAEConfig, "Convolutional autoencoder (Conv32 s2, Conv64 s2, Dense 16, latent 10)")
 class ConvAE(Autoencoder):
     def __init__(self, config: ConvAEConfig):
         super().__init__(config)

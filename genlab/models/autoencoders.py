@@ -40,8 +40,8 @@ def _check_sizes(name: str, sizes, allow_empty: bool = False) -> None:
 
 @dataclass
 class DeepAEConfig(AEConfig):
-    latent_dim: int = 16
-    hidden: tuple[int, ...] = (512, 256, 128, 64)
+    latent_dim: int = 16                  # code units
+    hidden: tuple[int, ...] = (512, 256, 128, 64)   # hidden layer widths of the encoder (the decoder mirrors them)
     code_activation: Act = "linear"       # a real-valued code, as in Hinton & Salakhutdinov's deep AE
 
 
@@ -58,12 +58,12 @@ class DeepAE(AE):
 
 @dataclass
 class StackedAEConfig(ModelConfig):
-    sizes: tuple[int, ...] = (256, 128, 16)   # hidden layer sizes, the last one is the code
-    pretrain_epochs: int = 2                   # per layer; 0 trains the deep model end to end at once
-    activation: Act = "relu"                   # the 2006 paper's logistic units stall at these budgets
-    code_activation: Act = "linear"
-    loss: Literal["bce", "mse"] = "bce"
-    lr: float = 3e-3                           # each layer gets only a few epochs of 32 steps
+    sizes: tuple[int, ...] = (256, 128, 16)   # hidden layer widths, the last one is the code
+    pretrain_epochs: int = 2                   # epochs per layer; 0 trains the deep model end to end at once
+    activation: Act = "relu"                   # hidden units (the 2006 paper's logistic units: docs/autoencoders.md)
+    code_activation: Act = "linear"            # code units
+    loss: Literal["bce", "mse"] = "bce"        # reconstruction error of the pixels, summed over them
+    lr: float = 3e-3                           # Adam's learning rate (each layer gets only a few epochs)
 
 
 @register("stacked-ae", StackedAEConfig,
@@ -108,13 +108,15 @@ class StackedAE(Autoencoder):
     def on_epoch_start(self, epoch: int) -> None:
         self.phase = self.phase_of(epoch)
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
+        self.labels(y, len(x))
         h = x.flatten(1)
         for layer in self.enc:
             h = layer(h)
         return h
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, y=None) -> Tensor:
+        self.labels(y, len(z))
         for layer in reversed(self.dec):
             z = layer(z)
         return z.view(-1, *self.image_shape)
@@ -151,13 +153,13 @@ class StackedAE(Autoencoder):
 
 @dataclass
 class DAEConfig(ModelConfig):
-    noise: str = "gaussian:0.5"            # gaussian:σ, saltpepper:share, mask:share (see data/corrupt.py)
-    arch: Literal["conv", "mlp"] = "conv"
-    latent_dim: int = 32
-    channels: tuple[int, ...] = (32, 64)   # conv: seed 000's encoder
-    hidden: tuple[int, ...] = (256,)       # conv: dense width before the code; mlp: hidden sizes
-    loss: Literal["bce", "mse"] = "bce"
-    lr: float = 2e-3                       # 10 epochs of mnist5k: +8 dB PSNR at 2e-3, +6.5 dB at 1e-3
+    noise: str = "gaussian:0.5"            # the corruption: gaussian:σ, saltpepper:share, mask:share (data/corrupt.py)
+    arch: Literal["conv", "mlp"] = "conv"  # convolutional or fully connected encoder and decoder
+    latent_dim: int = 32                   # code units
+    channels: tuple[int, ...] = (32, 64)   # conv: output channels of the stride-2 convolutions
+    hidden: tuple[int, ...] = (256,)       # conv: dense width before the code (last entry); mlp: hidden widths
+    loss: Literal["bce", "mse"] = "bce"    # reconstruction error against the clean image, summed over pixels
+    lr: float = 2e-3                       # Adam's learning rate (measured against 1e-3 in docs/autoencoders.md)
 
 
 @register("dae", DAEConfig, "Denoising autoencoder: reconstruct clean x from corrupt(x, noise)")
@@ -188,7 +190,8 @@ class DAE(Autoencoder):
         """The clean image the model believes ``x`` (a noisy image) came from."""
         return self.decode(self.encode(x))
 
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        self.labels(y, len(x))
         return self.denoise(x)
 
     def loss(self, batch: dict) -> dict:
@@ -206,15 +209,15 @@ class DAE(Autoencoder):
 
 @dataclass
 class SparseAEConfig(ModelConfig):
-    sparsity: Literal["l1", "kl", "ksparse"] = "l1"
-    latent_dim: int = 256                  # overcomplete-ish: the penalty, not the size, limits the code
-    hidden: tuple[int, ...] = ()           # MLP layers before the code
+    sparsity: Literal["l1", "kl", "ksparse"] = "l1"   # the penalty: L1 on a ReLU code, KL to ρ, or top-k
+    latent_dim: int = 256                  # code units (overcomplete-ish: the penalty, not the size, limits the code)
+    hidden: tuple[int, ...] = ()           # MLP layer widths before the code
     l1_weight: float = 0.5                 # λ in λ Σ_j |a_j| (ReLU code)
     rho: float = 0.05                      # target mean activation ρ of each sigmoid unit
     kl_weight: float = 1.0                 # β in β Σ_j KL(ρ ‖ ρ̂_j)
     k: int = 32                            # units kept per image by the k-sparse code
-    k_warmup_epochs: int = 5               # k-sparse: k falls linearly from latent_dim to k over these
-    loss: Literal["bce", "mse"] = "bce"
+    k_warmup_epochs: int = 5               # k-sparse: epochs over which k falls linearly from latent_dim to k
+    loss: Literal["bce", "mse"] = "bce"    # reconstruction error, summed over pixels
 
 
 def bernoulli_kl(rho: float, rho_hat: Tensor) -> Tensor:
@@ -244,7 +247,7 @@ def active_units(code: Tensor, sigmoid: bool = False) -> Tensor:
 class SparseAE(Autoencoder):
     """An overcomplete code kept sparse: few units fire for any one image, each a part detector.
 
-    l1: ReLU code, + λ Σ_j |a_j| (seed 001). kl: sigmoid code, + β Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the
+    l1: ReLU code, + λ Σ_j |a_j|. kl: sigmoid code, + β Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the
     mean activation of unit j over the batch. ksparse: linear code of which only the k largest
     values per image are kept (Makhzani & Frey 2013), no penalty needed.
     """
@@ -273,13 +276,15 @@ class SparseAE(Autoencoder):
         left = max(cfg.k_warmup_epochs - epoch, 0) / max(cfg.k_warmup_epochs, 1)
         self.train_k = cfg.k + round((cfg.latent_dim - cfg.k) * left)
 
-    def encode(self, x: Tensor, k: int | None = None) -> Tensor:
+    def activations(self, x: Tensor, k: int | None = None) -> Tensor:
+        """The code a (N × latent_dim) whose sparsity the penalty controls; a k-sparse code keeps
+        the ``k`` largest units (default the config's k)."""
         a = self.encoder(x)
         return top_k(a, k or self.config.k) if self.config.sparsity == "ksparse" else a
 
-    def activations(self, x: Tensor) -> Tensor:
-        """The code a (N × latent_dim) whose sparsity the penalty controls."""
-        return self.encode(x)
+    def encode(self, x: Tensor, y=None) -> Tensor:
+        self.labels(y, len(x))
+        return self.activations(x)
 
     def active_units(self, x: Tensor) -> Tensor:
         """How many code units fire for each image."""
@@ -287,7 +292,7 @@ class SparseAE(Autoencoder):
 
     def loss(self, batch: dict) -> dict:
         x, cfg = batch["x"], self.config
-        a = self.encode(x, self.train_k if self.training else cfg.k)
+        a = self.activations(x, self.train_k if self.training else cfg.k)
         recon = reconstruction_loss(self.decode(a), x, cfg.loss)
         if cfg.sparsity == "l1":
             penalty = cfg.l1_weight * a.abs().sum(-1).mean()
@@ -303,10 +308,10 @@ class SparseAE(Autoencoder):
 
 @dataclass
 class ContractiveAEConfig(ModelConfig):
-    latent_dim: int = 128
+    latent_dim: int = 128                  # code units (one sigmoid layer)
     contraction_weight: float = 1.0        # λ in recon + λ ‖J_f(x)‖²_F
-    loss: Literal["bce", "mse"] = "bce"
-    lr: float = 1e-2                       # a one-layer sigmoid AE sits on the mean image for long at 1e-3
+    loss: Literal["bce", "mse"] = "bce"    # reconstruction error, summed over pixels
+    lr: float = 1e-2                       # Adam's learning rate (see docs/autoencoders.md for 1e-3)
 
 
 @register("contractive-ae", ContractiveAEConfig, "Contractive autoencoder: + λ‖∂h/∂x‖²_F, sigmoid encoder")

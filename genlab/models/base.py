@@ -156,6 +156,19 @@ class Player:
     lr_schedule: Callable[[float], float] | None = None
     extras: dict = field(default_factory=dict)
 
+    def step(self, batch: dict, backward: Callable[[Tensor], None] | None = None) -> dict:
+        """One optimiser step on ``batch`` (gradient clipping and ``after_step`` included) with
+        ``backward`` (default ``loss.backward()``); returns the loss dict. ``steps`` is the caller's."""
+        out = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        (backward or Tensor.backward)(out["loss"])
+        if self.clip_grad_norm:
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.clip_grad_norm)
+        self.optimizer.step()
+        if self.after_step is not None:
+            self.after_step()
+        return out
+
 
 @dataclass(frozen=True)
 class LabelSpace:
@@ -224,8 +237,8 @@ class GenerativeModel(nn.Module):
         if y is None:
             return None
         if space is None:
-            raise ConfigError(f"model {self.registry_name!r} takes no label (it is neither conditioned on a class "
-                              "nor draws a categorical code); drop --label, or train a conditional model "
+            raise ConfigError(f"model {self.registry_name!r} takes no label: it is unconditional (it draws neither a "
+                              "class nor a categorical code); drop --label, or train a conditional model "
                               "(cvae, cgan, acgan) or infogan")
         return as_labels(y, n, space.size, self.device, f"{self.registry_name} ({space.meaning})", weights=weights)
 
@@ -233,13 +246,23 @@ class GenerativeModel(nn.Module):
         """:meth:`labels` for calls that cannot go without ``y`` (a class-conditional decode)."""
         if y is None:
             space = self.label_space
-            raise ConfigError(f"model {self.registry_name!r} needs a {space.meaning} per image here: give it as "
-                              f"y (0…{space.size - 1}), e.g. `--label 3`")
+            raise ConfigError(f"model {self.registry_name!r} needs a {space.meaning} per image here (it draws each "
+                              f"image with a {space.meaning}): give it as y (0…{space.size - 1}), e.g. `--label 3`")
         return self.labels(y, n, weights=weights)
 
     def players(self) -> list[Player]:
         """Who is optimised. Closed-form models (PCA) return [] and fit in :meth:`prepare`."""
         raise NotImplementedError
+
+    def single_player(self, name: str, loss: Callable[[dict], dict] | None = None, lr: float | None = None,
+                      optimizer: torch.optim.Optimizer | None = None, **options) -> list[Player]:
+        """The players of a model trained on one loss (default ``self.loss``): Adam at ``lr``
+        (default the config's) on every trainable parameter, unless an ``optimizer`` is given;
+        ``options`` are the other :class:`Player` fields (steps, after_step, …)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        if optimizer is None:
+            optimizer = adam(params, self.config.lr if lr is None else lr)
+        return [Player(name, params, optimizer, self.loss if loss is None else loss, **options)]
 
     def prepare(self, data) -> None:
         """Called once by ``train`` before the first epoch (not on resume) with the training
@@ -330,5 +353,6 @@ def as_labels(y, n: int, k: int, device, model: str = "model", weights: bool = T
     if len(y) != n:
         raise ConfigError(f"got {len(y)} labels for {n} images; give one label per image or a single label")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
-        raise ConfigError(f"labels must lie in 0…{k - 1} for this {model}, got {int(y.min())}…{int(y.max())}")
+        bad = int(y.max()) if int(y.max()) >= k else int(y.min())
+        raise ConfigError(f"labels must lie in 0…{k - 1} for this {model}; {bad} is out of range")
     return y

@@ -1,4 +1,4 @@
-"""Closed-form baselines fitted in ``prepare``: PCA and the Gaussian model of seed 003.
+"""Closed-form baselines fitted in ``prepare``: PCA and the Gaussian image model.
 
     μ̂ = (1/N) Σ_i x_i,   Σ̂ = (1/N) Σ_i (x_i − μ̂)(x_i − μ̂)ᵀ = Ê Λ̂ Êᵀ        (eigen-decomposition)
 
@@ -101,7 +101,7 @@ class LinearGaussianBase(GenerativeModel):
 
 @dataclass
 class PCAConfig(ModelConfig):
-    latent_dim: int = 32              # components used by encode/reconstruct (all are stored)
+    latent_dim: int = 32              # components used by encode/reconstruct (all are stored; project takes any)
 
 
 @register("pca", PCAConfig, "PCA: the linear code of the top eigenvectors; closed form, no training loop")
@@ -111,32 +111,43 @@ class PCA(LinearGaussianBase):
     missing_capability_hints = {c: "the gaussian model is PCA with a density: train gaussian"
                                 for c in ("sample", "log_prob")}
 
-    def encode(self, x: Tensor, k: int | None = None) -> Tensor:
+    def coefficients(self, x: Tensor, k: int | None = None) -> Tensor:
+        """The code on the top ``k`` components (default ``latent_dim``): N×k."""
         self._check_fitted()
         return (x.flatten(1) - self.mean) @ self.components[:self._k(k)].T
 
-    def decode(self, z: Tensor) -> Tensor:
+    def project(self, x: Tensor, k: int | None = None) -> Tensor:
+        """Projection onto the top ``k`` components (default ``latent_dim``): the compression curve."""
+        return self.decode(self.coefficients(x, k))
+
+    def encode(self, x: Tensor, y=None) -> Tensor:
+        self.labels(y, len(x))
+        return self.coefficients(x)
+
+    def decode(self, z: Tensor, y=None) -> Tensor:
         """Codes N×k (any k up to the number of pixels) -> images; not clamped to [0, 1]."""
+        self.labels(y, len(z))
         self._check_fitted()
         k = self._k(z.shape[1])
         return (self.mean + z @ self.components[:k]).view(-1, *self.image_shape)
 
-    def reconstruct(self, x: Tensor, k: int | None = None) -> Tensor:
-        """Projection onto the top ``k`` components (default ``latent_dim``): the compression curve."""
-        return self.decode(self.encode(x, k))
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        """Projection onto the top ``latent_dim`` components (:meth:`project` takes any number)."""
+        self.labels(y, len(x))
+        return self.project(x)
 
 
 @dataclass
 class GaussianConfig(ModelConfig):
     latent_dim: int = 0               # eigenvectors used: 0 = all (the full covariance)
-    eps: float = 1e-3                 # variance added in every direction (keeps Σ invertible)
+    eps: float = 1e-3                 # ε, variance added in every direction, in pixel units² (keeps Σ invertible)
 
 
-@register("gaussian", GaussianConfig, "Gaussian image model of seed 003: x = μ + E Λ^½ z, exact log-likelihood")
+@register("gaussian", GaussianConfig, "Gaussian image model x = μ + E Λ^½ z (eigen-decomposed covariance), exact log-likelihood")
 class Gaussian(LinearGaussianBase):
     """x ~ N(μ̂, Σ) with Σ = Ê_k Λ̂_k Ê_kᵀ + ε·I.
 
-    With k = all components and ε → 0 this is the seed's x = μ̂ + Ê Λ̂^½ z, z ~ N(0, I). ``encode`` and
+    With k = all components and ε → 0 this is x = μ̂ + Ê Λ̂^½ z, z ~ N(0, I). ``encode`` and
     ``decode`` use PCA-whitened coordinates z = (Λ̂_k + ε)^−½ Ê_kᵀ (x − μ̂), so a code of N(0, I)
     decodes to a sample of the top-k subspace.
     """
@@ -146,18 +157,20 @@ class Gaussian(LinearGaussianBase):
     def _scales(self, k: int) -> Tensor:
         return (self.eigenvalues[:k] + self.config.eps).sqrt()
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
+        self.labels(y, len(x))
         self._check_fitted()
         k = self._k(None)
         return (x.flatten(1) - self.mean) @ self.components[:k].T / self._scales(k)
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, y=None) -> Tensor:
+        self.labels(y, len(z))
         self._check_fitted()
         k = self._k(z.shape[1])
         return (self.mean + (z * self._scales(k)) @ self.components[:k]).view(-1, *self.image_shape)
 
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        return self.decode(self.encode(x, y))
 
     def covariance(self) -> Tensor:
         """Σ = Ê_k Λ̂_k Ê_kᵀ + ε·I (D×D)."""
@@ -165,9 +178,10 @@ class Gaussian(LinearGaussianBase):
         e, lam = self.components[:self._k(None)], self.eigenvalues[:self._k(None)]
         return (e.T * lam) @ e + self.config.eps * torch.eye(self.dim, device=e.device)
 
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    def sample(self, n: int, y=None, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
         """Draws from N(μ̂, temperature²·Σ): the top-k part from Λ̂_k + ε, the rest isotropic ε.
         Not clamped to [0, 1] (image grids clamp)."""
+        self.labels(y, n)
         self._check_fitted()
         k = self._k(None)
         z = torch.randn(n, k, generator=generator).to(self.device) * temperature
@@ -179,13 +193,14 @@ class Gaussian(LinearGaussianBase):
             x = x + temperature * math.sqrt(self.config.eps) * noise
         return x.view(-1, *self.image_shape)
 
-    def log_prob(self, x: Tensor) -> Tensor:
+    def log_prob(self, x: Tensor, y=None) -> Tensor:
         """Exact log N(x; μ̂, Σ) per image in nats (float64 inside: eigenvalues span many decades).
 
         With y = x − μ̂ and p = Ê_kᵀ y:
             −log p(x) = ½ [ Σ_j p_j²/(λ_j + ε) + (‖y‖² − ‖p‖²)/ε
                             + Σ_j log(λ_j + ε) + (D − k) log ε + D log 2π ]
         """
+        self.labels(y, len(x))
         self._check_fitted()
         if self.config.eps <= 0:
             raise ConfigError("log_prob needs eps > 0 (the sample covariance is singular); e.g. --set eps=0.01")

@@ -6,6 +6,9 @@
     total = k1·r_loss + k2·KL(q(z | x, y) ‖ N(0, I)) + α·CE(y, q(y | x))
             (the first two terms: −ELBO of log p(x | y) for k1 = k2 = 1)
 
+    features  Conv32 s2 → Conv64 s2 → Dense ``hidden``      joint  Dense([features, onehot(y)]) → μ, log σ²
+    decoder   Dense([z, onehot(y)]) → ConvTranspose mirror → sigmoid
+
 Because the decoder is told the digit, the code z is free to hold what the label does not say: the
 style (slant, thickness, width). Hence generating a requested digit (``sample(n, y)``) and
 re-drawing a given image as another digit (``restyle``: encode with its own label, decode with the
@@ -32,22 +35,23 @@ from ..errors import ConfigError, DataError
 from ..nn import MLP, ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import reconstruction_loss, reconstruction_loss_per_image
-from .base import GenerativeModel, ModelConfig, Player, adam, as_labels, require_labelled
+from .base import GenerativeModel, LabelSpace, ModelConfig, Player
 from .vae import gaussian_kl
 
 
 @dataclass
 class CVAEConfig(ModelConfig):
-    num_classes: int = 10                  # replaced by the data's number of classes
-    latent_dim: int = 8
-    channels: tuple[int, ...] = (32, 64)
+    num_classes: int = 10                  # classes y can take; replaced by the data's number of classes
+    latent_dim: int = 8                    # dimensions of z
+    channels: tuple[int, ...] = (32, 64)   # output channels of the stride-2 convolutions
     hidden: int = 64                       # dense width of the encoder before and after the label joins
-    recon_loss: Literal["bce", "mse"] = "bce"
-    recon_weight: float = 1.0              # k1
-    kl_weight: float = 1.0                 # k2
-    classifier_weight: float = 1.0         # α: q(y | x), which labels images given without one
-    classifier_hidden: int = 128
-    lr: float = 2e-3                       # with 1e-3, 10 epochs of mnist5k draw only ~82% of digits right
+    recon_loss: Literal["bce", "mse"] = "bce"   # p(x | z, y): Bernoulli, or Gaussian with σ = 1
+    recon_weight: float = 1.0              # k1, the weight of r_loss
+    kl_weight: float = 1.0                 # k2, the weight of the KL term
+    classifier_weight: float = 1.0         # α, the weight of q(y | x)'s cross-entropy (labels images given without one)
+    classifier_hidden: int = 128           # hidden width of q(y | x)
+    log_prob_samples: int = 10             # K draws from q(z | x, y) per image in log_prob's estimate
+    lr: float = 2e-3                       # Adam's learning rate (measured against 1e-3 in docs/vae-family.md)
 
 
 @register("cvae", CVAEConfig, "Conditional VAE: label into encoder and decoder; generate a requested digit, restyle")
@@ -69,14 +73,17 @@ class CVAE(GenerativeModel):
 
     # ------------------------------------------------------------------ labels
     @property
+    def label_space(self) -> LabelSpace:
+        return LabelSpace("classes", self.config.num_classes, "class")
+
+    @property
     def num_classes(self) -> int:
         return self.config.num_classes
 
     def one_hot(self, y, n: int) -> Tensor:
         """Labels as N×C weights: an int (every row), N class indices, or N×C (soft) weights."""
-        k = self.num_classes
-        y = as_labels(y, n, k, self.device, "cvae")
-        return y if y.is_floating_point() else F.one_hot(y, k).float()
+        y = self.require_labels(y, n, weights=True)
+        return y if y.is_floating_point() else F.one_hot(y, self.num_classes).float()
 
     # ------------------------------------------------------------------ the model
     def posterior(self, x: Tensor, y) -> tuple[Tensor, Tensor]:
@@ -111,7 +118,7 @@ class CVAE(GenerativeModel):
             return self.decode(self.encode(x))
         return self.decode(self.encode(x, y), y)
 
-    def sample(self, n: int, y=None, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    def sample(self, n: int, y=None, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
         """``n`` images of the requested digits ``y`` (an int, or n labels); without ``y`` the classes
         in turn (0, 1, …, C−1, 0, …), so a generic caller gets every class equally often."""
         if y is None:
@@ -146,9 +153,10 @@ class CVAE(GenerativeModel):
         return scores.argmax(1)
 
     @torch.no_grad()
-    def log_prob(self, x: Tensor, y=None, samples: int = 10) -> Tensor:
-        """Importance-weighted estimate of log p(x | y) per image (nats), K = ``samples`` draws from
-        q(z | x, y); without ``y`` the marginal log p(x) = log Σ_y p(y) p(x | y), p(y) uniform."""
+    def log_prob(self, x: Tensor, y=None) -> Tensor:
+        """Importance-weighted estimate of log p(x | y) per image (nats), K = ``log_prob_samples``
+        draws from q(z | x, y); without ``y`` the marginal log p(x) = log Σ_y p(y) p(x | y), p(y) uniform."""
+        samples = self.config.log_prob_samples
         if y is not None:
             return self._log_px_given(x, y, samples)
         per_class = torch.stack([self._log_px_given(x, c, samples) for c in range(self.num_classes)], 1)
@@ -169,9 +177,6 @@ class CVAE(GenerativeModel):
         return torch.logsumexp(torch.stack(log_w), 0) - math.log(samples)
 
     # ------------------------------------------------------------------ training
-    def prepare(self, data) -> None:
-        require_labelled("cvae", data, self.num_classes, "train vae instead")
-
     def loss(self, batch: dict) -> dict:
         x, y = batch["x"], batch.get("y")
         if y is None:
@@ -188,8 +193,7 @@ class CVAE(GenerativeModel):
                 "class_acc": (logits.argmax(1) == y).float().mean()}
 
     def players(self) -> list[Player]:
-        params = list(self.parameters())
-        return [Player("cvae", params, adam(params, self.config.lr), self.loss)]
+        return self.single_player("cvae")
 
 
 __all__ = ["CVAE", "CVAEConfig"]

@@ -22,8 +22,8 @@ from .vae import VAE, VAEConfig
 
 @dataclass
 class IWAEConfig(VAEConfig):
-    latent_dim: int = 16
-    samples: int = 5                       # K importance samples per image
+    latent_dim: int = 16                   # dimensions of z
+    samples: int = 5                       # K, importance samples per image in the training bound L_K
 
 
 @register("iwae", IWAEConfig, "Importance-weighted autoencoder: the VAE trained on the K-sample bound L_K")

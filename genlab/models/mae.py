@@ -8,6 +8,7 @@
 
 The decoder is discarded after pre-training: ``encode`` runs the encoder on all patches, unmasked,
 and pools the tokens into a feature vector (linear probes, fine-tuning with :class:`MAEClassifier`).
+Both networks are in ``genlab.nn.vit`` (:class:`~genlab.nn.vit.MAEEncoder`, :class:`~genlab.nn.vit.MAEDecoder`).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from ..nn import PositionEmbedding, Transformer, gather_tokens, patch_grid, patchify, random_masking, unpatchify
+from ..nn import MAEDecoder, MAEEncoder, patch_grid, patchify, random_masking, unpatchify
 from ..nn.vit import init_vit_weights
 from ..registry import register
 from .base import GenerativeModel, ModelConfig, Player
@@ -26,20 +27,20 @@ from .base import GenerativeModel, ModelConfig, Player
 
 @dataclass
 class MAEConfig(ModelConfig):
-    patch_size: int = 4                   # 4×4 patches: a 7×7 grid on 28×28 images
+    patch_size: int = 4                   # patch side in pixels: 4×4 patches give a 7×7 grid on 28×28 images
     mask_ratio: float = 0.75              # fraction of patches hidden per image
-    embed_dim: int = 64                   # encoder width
-    depth: int = 4                        # encoder blocks
-    heads: int = 4
-    decoder_dim: int = 64
-    decoder_depth: int = 2
-    decoder_heads: int = 4
-    mlp_ratio: float = 2.0
-    pos_embed: Literal["sincos", "learned"] = "sincos"
+    embed_dim: int = 64                   # encoder token width
+    depth: int = 4                        # encoder transformer blocks
+    heads: int = 4                        # encoder attention heads
+    decoder_dim: int = 64                 # decoder token width
+    decoder_depth: int = 2                # decoder transformer blocks
+    decoder_heads: int = 4                # decoder attention heads
+    mlp_ratio: float = 2.0                # hidden width of each block's MLP, as a multiple of the token width
+    pos_embed: Literal["sincos", "learned"] = "sincos"   # fixed 2-D sine-cosine or learned position embedding
     pool: Literal["mean", "cls"] = "mean"     # how encode() turns tokens into one feature vector
     norm_pix_loss: bool = False           # targets normalised per patch (mean 0, variance 1)
-    weight_decay: float = 0.05
-    lr: float = 1e-3
+    weight_decay: float = 0.05            # AdamW's decoupled weight decay on weight matrices
+    lr: float = 1e-3                      # AdamW's learning rate
     steps_per_batch: int = 4              # optimiser steps per batch, each with fresh masks
 
 
@@ -48,54 +49,6 @@ def masked_patch_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     batch. ``pred``/``target`` N×L×d, ``mask`` N×L with 1 where hidden: visible patches contribute 0."""
     per_patch = (pred - target).pow(2).sum(-1)
     return (per_patch * mask).sum(1).mean()
-
-
-class MAEEncoder(nn.Module):
-    """Patch embedding + cls token + position embedding + pre-norm transformer.
-
-    ``forward(x, keep=None)``: images N×C×H×W -> tokens N×(1+K)×dim, where the K patch tokens are
-    the positions in ``keep`` (N×K indices), or all patches when ``keep`` is None.
-    """
-
-    def __init__(self, image_shape, patch_size: int, dim: int, depth: int, heads: int, mlp_ratio: float,
-                 pos_embed: str):
-        super().__init__()
-        self.patch_size = patch_size
-        self.grid = patch_grid(image_shape, patch_size)
-        self.embed = nn.Linear(patch_size * patch_size * image_shape[0], dim)
-        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = PositionEmbedding(dim, self.grid, pos_embed)
-        self.transformer = Transformer(dim, depth, heads, mlp_ratio)
-
-    def forward(self, x: Tensor, keep: Tensor | None = None) -> Tensor:
-        tokens = self.embed(patchify(x, self.patch_size))
-        if keep is not None:
-            tokens = gather_tokens(tokens, keep)
-        tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], 1)
-        return self.transformer(self.pos(tokens, keep))
-
-
-class MAEDecoder(nn.Module):
-    """Visible tokens + mask tokens, unshuffled to image order, through a light transformer, then a
-    linear layer to the pixels of every patch."""
-
-    def __init__(self, grid, in_dim: int, dim: int, depth: int, heads: int, mlp_ratio: float, patch_dim: int,
-                 pos_embed: str):
-        super().__init__()
-        self.project = nn.Linear(in_dim, dim)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = PositionEmbedding(dim, grid, pos_embed)
-        self.transformer = Transformer(dim, depth, heads, mlp_ratio)
-        self.head = nn.Linear(dim, patch_dim)
-
-    def forward(self, tokens: Tensor, restore: Tensor) -> Tensor:
-        """``tokens`` N×(1+K)×in_dim (cls first), ``restore`` N×L -> predicted patches N×L×patch_dim."""
-        t = self.project(tokens)
-        n, length = restore.shape
-        hidden = self.mask_token.expand(n, length - (t.shape[1] - 1), -1)
-        patches = gather_tokens(torch.cat([t[:, 1:], hidden], 1), restore)
-        t = self.pos(torch.cat([t[:, :1], patches], 1))
-        return self.head(self.transformer(t)[:, 1:])
 
 
 @register("mae", MAEConfig, "Masked autoencoder: a ViT sees 25% of the patches, a light decoder fills in the rest")
@@ -166,7 +119,7 @@ class MAE(GenerativeModel):
                                  {"params": other, "weight_decay": 0.0}], lr=self.config.lr, betas=(0.9, 0.95))
         # several masks per batch: the small model needs many steps to leave the plateau where it
         # predicts the mean image, and a new mask makes each step a new task
-        return [Player("mae", decay + other, opt, self.loss, steps=self.config.steps_per_batch)]
+        return self.single_player("mae", optimizer=opt, steps=self.config.steps_per_batch)
 
     # --- capabilities ------------------------------------------------------------------------------
 
@@ -177,8 +130,9 @@ class MAE(GenerativeModel):
     def pool(self, tokens: Tensor) -> Tensor:
         return tokens[:, 0] if self.config.pool == "cls" else tokens[:, 1:].mean(1)
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
         """Features N×embed_dim: the encoder on all patches, unmasked, pooled."""
+        self.labels(y, len(x))
         return self.pool(self.encoder(x))
 
     def _pixels(self, pred: Tensor, x: Tensor) -> Tensor:
@@ -202,11 +156,11 @@ class MAE(GenerativeModel):
         return (unpatchify(masked, p, self.grid, c), unpatchify(recon, p, self.grid, c),
                 mask.view(len(x), *self.grid))
 
-    def reconstruct(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Masked-then-reconstructed images; the same masks every call unless a generator is given."""
-        if generator is None:
-            generator = torch.Generator().manual_seed(0)
-        return self.mask_and_reconstruct(x, generator)[1]
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        """Masked-then-reconstructed images, the same masks every call (other masks:
+        :meth:`mask_and_reconstruct` with a generator)."""
+        self.labels(y, len(x))
+        return self.mask_and_reconstruct(x, torch.Generator().manual_seed(0))[1]
 
     def preview(self, batch: dict) -> Tensor:
         """Rows of eight: masked, reconstructed, ground truth."""

@@ -1,11 +1,11 @@
 """Sparse coding (Olshausen & Field 1996) and predictive sparse decomposition (Kavukcuoglu et al.
-2008), seed 004.
+2008).
 
     codes       a*(x) = argmin_a ½‖x − D a‖² + λ‖a‖₁       (Lasso; ISTA or FISTA)
     dictionary  D ← D − η ∇_D ½‖x − D a*‖²,  then every atom (column of D) rescaled to unit norm
     PSD         an encoder f(x) = shrink_θ(W x + b) trained so that f(x) ≈ a*(x): fast codes
 
-The seed writes ‖x − D a‖² + λ‖a‖₁ without the ½; its λ is twice ours. Images are coded whole
+Written ‖x − D a‖² + λ‖a‖₁ without the ½ (as PSD's paper does), λ is twice ours. Images are coded whole
 (``patch_size=0``) or as patches: training draws random p×p patches from every image, and
 ``encode`` tiles an image into non-overlapping patches and codes each.
 """
@@ -73,11 +73,11 @@ class SparseCodingConfig(ModelConfig):
     atoms: int = 64                           # K: columns of the dictionary
     lam: float = 0.5                          # sparsity weight λ in ½‖x − Da‖² + λ‖a‖₁
     solver: Literal["ista", "fista"] = "fista"
-    iterations: int = 50                      # solver iterations per batch
+    iterations: int = 50                      # solver iterations per code
     patch_size: int = 8                       # p×p patches (images are tiled, the border zero-padded); 0: whole images
     patches_per_image: int = 8                # random patches drawn from each training image per step
     dc: bool = True                           # code each vector's mean brightness apart (unpenalised), atoms zero-mean
-    lr: float = 1e-2
+    lr: float = 1e-2                          # Adam's learning rate for the dictionary
 
 
 class SparseCodingBase(GenerativeModel):
@@ -186,18 +186,19 @@ class SparseCodingBase(GenerativeModel):
         """Optimal codes a*(x) by the solver: N×(tiles·code_size), per tile K atoms then C means."""
         return self._code_tiles(x, self.lasso)
 
-    def decode(self, a: Tensor) -> Tensor:
-        """x̂ = D a (+ the means), per tile for patches."""
-        codes = a.reshape(-1, self.code_size)
+    def decode(self, z: Tensor, y=None) -> Tensor:
+        """x̂ = D a (+ the means) of codes a = ``z``, per tile for patches."""
+        self.labels(y, len(z))
+        codes = z.reshape(-1, self.code_size)
         k = self.config.atoms
         vectors = codes[:, :k] @ self.dictionary.T
         if self.config.dc:
             c = self.vector_shape[0]
             vectors = (vectors.view(len(codes), c, -1) + codes[:, k:, None]).view(len(codes), -1)
-        return self._untile(vectors, len(a))
+        return self._untile(vectors, len(z))
 
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        return self.decode(self.encode(x, y))
 
     def atoms(self) -> Tensor:
         """The dictionary's columns as images K×C×p×p, scaled to [0, 1] with 0.5 for zero."""
@@ -229,8 +230,9 @@ class SparseCodingBase(GenerativeModel):
 
 @register("sparse-coding", SparseCodingConfig, "Sparse coding: dictionary learning with ISTA/FISTA Lasso codes")
 class SparseCoding(SparseCodingBase):
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
         """Sparse codes N×(tiles·code_size) by the solver."""
+        self.labels(y, len(x))
         return self.sparse_code(x)
 
     def players(self) -> list[Player]:
@@ -241,7 +243,7 @@ class SparseCoding(SparseCodingBase):
 @dataclass
 class PSDConfig(SparseCodingConfig):
     encoder: Literal["shrink", "tanh"] = "shrink"   # shrink_θ(Wx + b) or g·tanh(Wx + b)
-    encoder_lr: float = 1e-2
+    encoder_lr: float = 1e-2                        # Adam's learning rate for the encoder W, b, θ
 
 
 @register("psd", PSDConfig, "Predictive sparse decomposition: sparse coding plus an encoder that predicts the codes")
@@ -275,8 +277,9 @@ class PSD(SparseCodingBase):
             return soft_threshold(u, self.scale.abs())
         return self.scale * torch.tanh(u)
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
         """Fast codes f(x) ≈ a*(x), laid out like :meth:`sparse_code`."""
+        self.labels(y, len(x))
         return self._code_tiles(x, self.predict_codes)
 
     def encoder_loss(self, batch: dict) -> dict:

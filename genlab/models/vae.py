@@ -1,8 +1,13 @@
-"""Variational autoencoder (Kingma & Welling 2014) with the seeds' weighted loss.
+"""Variational autoencoder (Kingma & Welling 2014) with a weighted loss.
 
+    q(z | x) = N(μ(x), σ²(x))     μ, log σ² = two Linear heads on the encoder's features
+    p(x | z) = G(z)               Bernoulli (bce), or Gaussian with σ = 1 (mse) or a learned σ (gaussian)
     z = μ + σ·ε,  ε ~ N(0, I)                      (reparameterisation)
     kl_loss = −½ Σ_k (1 + log σ_k² − μ_k² − σ_k²)   (closed form against N(0, I))
     total   = k1·r_loss + w(t)·k2·kl_loss            (k1 = recon_weight, k2 = kl_weight)
+
+    encoder  conv: Conv32 s2 → Conv64 s2 → Dense;  mlp: Dense layers ``hidden``
+    decoder  its mirror, ending in a sigmoid
 
 w(t) is the KL warm-up factor (Bowman et al. 2016): it rises linearly from 0 to 1 over the first
 ``kl_warmup_epochs`` epochs, so the decoder learns to use the code before the KL term can pull
@@ -20,7 +25,7 @@ from torch import Tensor, nn
 from ..nn import MLP, ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import reconstruction_loss, reconstruction_loss_per_image
-from .base import GenerativeModel, ModelConfig, Player, adam
+from .base import GenerativeModel, ModelConfig, Player
 
 
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
@@ -30,14 +35,14 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 
 @dataclass
 class VAEConfig(ModelConfig):
-    latent_dim: int = 2
-    arch: Literal["conv", "mlp"] = "conv"
-    channels: tuple[int, ...] = (32, 64)   # conv: seed 000's encoder
-    hidden: tuple[int, ...] = (64,)        # conv: dense width before μ, log σ² (seed 000 uses 16); mlp: hidden sizes
-    recon_loss: Literal["bce", "mse", "gaussian"] = "bce"   # gaussian: N(x̂, σ²) with a learned σ
-    recon_weight: float = 1.0              # k1
-    kl_weight: float = 1.0                 # k2
-    kl_warmup_epochs: int = 0              # KL weight ramps 0 → k2 over these epochs
+    latent_dim: int = 2                    # dimensions of z
+    arch: Literal["conv", "mlp"] = "conv"  # convolutional or fully connected encoder and decoder
+    channels: tuple[int, ...] = (32, 64)   # conv: output channels of the stride-2 convolutions
+    hidden: tuple[int, ...] = (64,)        # conv: dense width before μ, log σ² (last entry); mlp: hidden widths
+    recon_loss: Literal["bce", "mse", "gaussian"] = "bce"   # p(x | z); gaussian: N(x̂, σ²) with a learned σ
+    recon_weight: float = 1.0              # k1, the weight of r_loss
+    kl_weight: float = 1.0                 # k2, the weight of kl_loss
+    kl_warmup_epochs: int = 0              # epochs over which the KL weight ramps 0 → k2 (0: none)
 
 
 @register("vae", VAEConfig, "Variational autoencoder, total = k1·r_loss + k2·kl_loss (conv or MLP)")
@@ -71,17 +76,21 @@ class VAE(GenerativeModel):
         h = self.body(x)
         return self.mu(h), self.logvar(h)
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
         """The posterior mean: the code used for scatter plots, interpolation and features."""
+        self.labels(y, len(x))
         return self.posterior(x)[0]
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, y=None) -> Tensor:
+        self.labels(y, len(z))
         return self.decoder(z)
 
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        return self.decode(self.encode(x, y))
 
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    def sample(self, n: int, y=None, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+        """Decoded prior draws z ~ N(0, temperature²·I); ``generator`` makes them reproducible."""
+        self.labels(y, n)
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device) * temperature
         return self.decode(z)
 
@@ -113,14 +122,13 @@ class VAE(GenerativeModel):
         return out
 
     def players(self) -> list[Player]:
-        params = list(self.parameters())
-        return [Player("vae", params, adam(params, self.config.lr), self.loss)]
+        return self.single_player("vae")
 
 
 @dataclass
 class BetaVAEConfig(VAEConfig):
     latent_dim: int = 10
-    kl_weight: float = 4.0                 # β > 1 (Higgins et al. 2017)
+    kl_weight: float = 4.0                 # β > 1, the weight of kl_loss (Higgins et al. 2017)
 
 
 @register("beta-vae", BetaVAEConfig, "β-VAE preset: the VAE with k2 = β = 4 and a 10-D latent, for disentangling")

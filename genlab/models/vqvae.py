@@ -5,6 +5,9 @@
     x̂  = G(z_e + sg[z_q − z_e])    straight-through: the decoder sees z_q, the encoder gets ∂/∂z_q
     total = r_loss + ‖sg[z_e] − e‖² + β‖z_e − sg[e]‖²                  (β = 0.25)
 
+    E  [Conv3×3 s2, ReLU] × len(channels) → Conv3×3, ReLU → Conv1×1 to D      (nn.GridEncoder)
+    G  Conv3×3, ReLU → [ConvT3×3 s2, ReLU] × len(channels) → Conv3×3 → sigmoid  (nn.GridDecoder)
+
 With ``ema=true`` the codebook follows moving averages of its assigned encoder outputs and the
 middle (codebook) term is dropped. An image is stored as h·w indices, i.e. h·w·log2 K bits.
 
@@ -15,52 +18,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..nn import VectorQuantizer, conv_stack_sizes
+from ..nn import GridDecoder, GridEncoder, VectorQuantizer, conv_stack_sizes
 from ..registry import register
 from .ae import reconstruction_loss
-from .base import GenerativeModel, ModelConfig, Player, adam
-
-
-def down_convs(in_channels: int, channels: Sequence[int]) -> list[nn.Module]:
-    """Stride-2 3×3 'same' convolutions with ReLU (size ⌈in/2⌉ each), as in seed 000's encoder."""
-    layers: list[nn.Module] = []
-    c = in_channels
-    for out_c in channels:
-        layers += [nn.Conv2d(c, out_c, 3, stride=2, padding=1), nn.ReLU()]
-        c = out_c
-    return layers
-
-
-def up_convs(image_hw: tuple[int, int], channels: Sequence[int]) -> list[nn.Module]:
-    """Stride-2 transposed convolutions from the coarsest grid back to ``image_hw`` (mirror of
-    :func:`down_convs`), output padding chosen per layer so odd sizes come back exactly."""
-    hs, ws = conv_stack_sizes(image_hw[0], len(channels)), conv_stack_sizes(image_hw[1], len(channels))
-    layers: list[nn.Module] = []
-    c = channels[-1]
-    for i, out_c in enumerate(reversed(channels)):
-        level = len(channels) - i
-        op = (hs[level - 1] - (2 * hs[level] - 1), ws[level - 1] - (2 * ws[level] - 1))
-        layers += [nn.ConvTranspose2d(c, out_c, 3, stride=2, padding=1, output_padding=op), nn.ReLU()]
-        c = out_c
-    return layers
+from .base import GenerativeModel, ModelConfig, Player
 
 
 @dataclass
 class VQVAEConfig(ModelConfig):
-    num_codes: int = 64                    # K: 7·7·log2(64) = 294 bits per 28×28 image
-    code_dim: int = 16                     # D
+    num_codes: int = 64                    # K, codebook entries: 7·7·log2(64) = 294 bits per 28×28 image
+    code_dim: int = 16                     # D, dimensions of a codebook vector
     channels: tuple[int, ...] = (32, 64)   # stride-2 convolutions: the grid is the image size / 2^len
-    beta: float = 0.25                     # commitment weight
+    beta: float = 0.25                     # β, the commitment weight
     ema: bool = False                      # codebook by moving averages instead of the codebook loss
-    decay: float = 0.99                    # EMA decay γ
+    decay: float = 0.99                    # EMA decay γ per training step
     restart_after: int = 5                 # training steps unused before a code is re-initialised (0: never)
-    loss: Literal["bce", "mse"] = "bce"
-    lr: float = 2e-3
+    loss: Literal["bce", "mse"] = "bce"    # reconstruction error, summed over pixels
+    lr: float = 2e-3                       # Adam's learning rate
 
 
 @register("vq-vae", VQVAEConfig, "VQ-VAE: conv encoder to a 7×7 grid of codebook indices, straight-through decoder")
@@ -73,14 +52,10 @@ class VQVAE(GenerativeModel):
         super().__init__(config)
         c, h, w = config.image_shape
         ch = tuple(config.channels)
-        self.encoder = nn.Sequential(
-            *down_convs(c, ch), nn.Conv2d(ch[-1], ch[-1], 3, padding=1), nn.ReLU(),
-            nn.Conv2d(ch[-1], config.code_dim, 1))
+        self.encoder = GridEncoder(c, ch, config.code_dim)
         self.quantizer = VectorQuantizer(config.num_codes, config.code_dim, ema=config.ema, decay=config.decay,
                                          restart_after=config.restart_after)
-        self.decoder = nn.Sequential(
-            nn.Conv2d(config.code_dim, ch[-1], 3, padding=1), nn.ReLU(), *up_convs((h, w), ch),
-            nn.Conv2d(ch[0], c, 3, padding=1), nn.Sigmoid())
+        self.decoder = GridDecoder(config.image_shape, ch, config.code_dim)
         self.grid = (conv_stack_sizes(h, len(ch))[-1], conv_stack_sizes(w, len(ch))[-1])
 
     def code_bits(self) -> float:
@@ -93,20 +68,22 @@ class VQVAE(GenerativeModel):
         flat = z_e.movedim(1, -1).reshape(-1, self.config.code_dim)
         return self.quantizer.nearest(flat).view(z_e.shape[0], *z_e.shape[2:])
 
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, y=None) -> Tensor:
         """The quantised code z_q, N×D×h×w floats (generic tools flatten it; the indices are
         :meth:`encode_indices`). Unlike training, this never changes the codebook."""
+        self.labels(y, len(x))
         return self.quantizer.lookup(self.encode_indices(x))
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, y=None) -> Tensor:
         """Decode N×D×h×w vectors as given (codes, or points between codes when interpolating)."""
+        self.labels(y, len(z))
         return self.decoder(z)
 
     def decode_indices(self, indices: Tensor) -> Tensor:
         return self.decode(self.quantizer.lookup(indices))
 
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: Tensor, y=None) -> Tensor:
+        return self.decode(self.encode(x, y))
 
     def loss(self, batch: dict) -> dict:
         x = batch["x"]
@@ -121,8 +98,7 @@ class VQVAE(GenerativeModel):
         return out
 
     def players(self) -> list[Player]:
-        params = [p for p in self.parameters() if p.requires_grad]
-        return [Player("vq-vae", params, adam(params, self.config.lr), self.loss)]
+        return self.single_player("vq-vae")
 
 
-__all__ = ["VQVAE", "VQVAEConfig", "down_convs", "up_convs"]
+__all__ = ["VQVAE", "VQVAEConfig"]

@@ -12,6 +12,8 @@ MMD is estimated without bias from the batch's codes z_i and as many prior draws
 
 with the inverse multiquadratic kernel k(x, y) = C / (C + ‖x − y‖²), C = 2·d·σ² (heavier tails than
 the Gaussian kernel, so distant codes still receive gradient).
+
+    E  Conv32 s2 → Conv64 s2 → Dense ``hidden`` → Linear to z      G  Dense → ConvTranspose mirror → sigmoid
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from ..errors import ConfigError
 from ..nn import ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import Autoencoder, reconstruction_loss
-from .base import ModelConfig, Player, adam
+from .base import ModelConfig, Player
 
 KERNELS = ("imq", "rbf")
 
@@ -57,12 +59,12 @@ def mmd(x: Tensor, y: Tensor, kernel: str = "imq", scale: float | None = None) -
 
 @dataclass
 class WAEConfig(ModelConfig):
-    latent_dim: int = 8
-    channels: tuple[int, ...] = (32, 64)
+    latent_dim: int = 8                    # dimensions of z
+    channels: tuple[int, ...] = (32, 64)   # output channels of the stride-2 convolutions
     hidden: int = 64                       # dense width before the code
-    loss: Literal["bce", "mse"] = "mse"    # the paper's squared-error cost c(x, y) = ‖x − y‖²
+    loss: Literal["bce", "mse"] = "mse"    # cost c(x, y); mse is the paper's squared error ‖x − y‖²
     mmd_weight: float = 10.0               # λ (the paper's), against the per-image summed squared error
-    kernel: Literal["imq", "rbf"] = "imq"
+    kernel: Literal["imq", "rbf"] = "imq"  # MMD kernel: inverse multiquadratic or Gaussian
     prior_std: float = 1.0                 # σ of p(z) = N(0, σ²I); C = 2·d·σ²
 
 
@@ -78,7 +80,9 @@ class WAE(Autoencoder):
         z = torch.randn(n, self.config.latent_dim, generator=generator)
         return (z * self.config.prior_std).to(self.device)
 
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    def sample(self, n: int, y=None, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+        """Decoded prior draws z ~ N(0, (temperature·σ)²·I); ``generator`` makes them reproducible."""
+        self.labels(y, n)
         return self.decode(self.prior(n, generator) * temperature)
 
     def loss(self, batch: dict) -> dict:
@@ -91,8 +95,7 @@ class WAE(Autoencoder):
         return {"loss": recon + self.config.mmd_weight * penalty, "recon": recon, "mmd": penalty.detach()}
 
     def players(self) -> list[Player]:
-        params = list(self.parameters())
-        return [Player("wae", params, adam(params, self.config.lr), self.loss)]
+        return self.single_player("wae")
 
 
 __all__ = ["WAE", "WAEConfig", "mmd", "kernel_matrix"]

@@ -10,3 +10,13 @@ __all__ += ["PositionEmbedding", "Transformer", "gather_tokens", "patch_grid", "
 from .quantize import Quantized, VectorQuantizer, perplexity  # noqa: E402
 
 __all__ += ["Quantized", "VectorQuantizer", "perplexity"]
+from .diffaugment import DiffAugment  # noqa: E402
+from .gan import (ClassEmbedding, DCDiscriminator, DCGenerator, MinibatchStdHead, MLPDiscriminator,  # noqa: E402
+                  MLPGenerator, QHead)
+
+__all__ += ["DiffAugment", "ClassEmbedding", "DCDiscriminator", "DCGenerator", "MinibatchStdHead", "MLPDiscriminator",
+            "MLPGenerator", "QHead"]
+from .blocks import GridDecoder, GridEncoder, down_convs, up_convs  # noqa: E402
+from .vit import MAEDecoder, MAEEncoder  # noqa: E402
+
+__all__ += ["GridEncoder", "GridDecoder", "down_convs", "up_convs", "MAEEncoder", "MAEDecoder"]

@@ -58,7 +58,7 @@ def conv_stack_sizes(size: int, depth: int) -> list[int]:
 
 
 class ConvEncoder(nn.Module):
-    """Seed 000's encoder: stride-2 3×3 convolutions ('same' padding), flatten, dense.
+    """The classic convolutional encoder: stride-2 3×3 convolutions ('same' padding), flatten, dense.
 
     28×28×1 → Conv 32 s2 → 14×14×32 → Conv 64 s2 → 7×7×64 → Flatten 3136 → Dense ``out_features``.
     """
@@ -83,7 +83,7 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """Mirror of :class:`ConvEncoder`: Dense → Reshape → stride-2 transposed convolutions → conv to C.
 
-    Seed 000: Dense 3136 → Reshape 7×7×64 → ConvT 64 s2 → ConvT 32 s2 → ConvT 1 (s1) → 28×28×1.
+    On 28×28 digits: Dense 3136 → Reshape 7×7×64 → ConvT 64 s2 → ConvT 32 s2 → ConvT 1 (s1) → 28×28×1.
     Output padding is chosen per layer so any input size is restored exactly.
     """
 
@@ -108,3 +108,50 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         return self.deconvs(self.dense(z).view(-1, *self.grid))
+
+
+def down_convs(in_channels: int, channels: Sequence[int], act: str = "relu") -> list[nn.Module]:
+    """Stride-2 3×3 'same' convolutions, each followed by ``act`` (size ⌈in/2⌉ each)."""
+    layers: list[nn.Module] = []
+    c = in_channels
+    for out_c in channels:
+        layers += [nn.Conv2d(c, out_c, 3, stride=2, padding=1), activation(act)]
+        c = out_c
+    return layers
+
+
+def up_convs(image_hw: tuple[int, int], channels: Sequence[int], act: str = "relu") -> list[nn.Module]:
+    """Stride-2 transposed convolutions from the coarsest grid back to ``image_hw`` (mirror of
+    :func:`down_convs`), output padding chosen per layer so odd sizes come back exactly."""
+    hs, ws = conv_stack_sizes(image_hw[0], len(channels)), conv_stack_sizes(image_hw[1], len(channels))
+    layers: list[nn.Module] = []
+    c = channels[-1]
+    for i, out_c in enumerate(reversed(channels)):
+        level = len(channels) - i
+        op = (hs[level - 1] - (2 * hs[level] - 1), ws[level - 1] - (2 * ws[level] - 1))
+        layers += [nn.ConvTranspose2d(c, out_c, 3, stride=2, padding=1, output_padding=op), activation(act)]
+        c = out_c
+    return layers
+
+
+class GridEncoder(nn.Sequential):
+    """Images → a grid of ``out_channels``-dim vectors (VQ-VAE's encoder, no dense layer):
+
+    C×H×W → [Conv3×3 s2, ReLU] per entry of ``channels`` → Conv3×3, ReLU → Conv1×1 → D×⌈H/2^L⌉×⌈W/2^L⌉.
+    """
+
+    def __init__(self, in_channels: int, channels: Sequence[int], out_channels: int):
+        ch = tuple(channels)
+        super().__init__(*down_convs(in_channels, ch), nn.Conv2d(ch[-1], ch[-1], 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(ch[-1], out_channels, 1))
+
+
+class GridDecoder(nn.Sequential):
+    """Mirror of :class:`GridEncoder`: a D×h×w grid → Conv3×3, ReLU → [ConvT3×3 s2, ReLU] per entry
+    of ``channels`` (reversed) → Conv3×3 → sigmoid, restoring ``image_shape`` exactly."""
+
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int], in_channels: int):
+        c, h, w = image_shape
+        ch = tuple(channels)
+        super().__init__(nn.Conv2d(in_channels, ch[-1], 3, padding=1), nn.ReLU(), *up_convs((h, w), ch),
+                         nn.Conv2d(ch[0], c, 3, padding=1), nn.Sigmoid())

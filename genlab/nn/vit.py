@@ -130,5 +130,53 @@ def gather_tokens(tokens: Tensor, index: Tensor) -> Tensor:
     return torch.gather(tokens, 1, index[..., None].expand(-1, -1, tokens.shape[-1]))
 
 
+class MAEEncoder(nn.Module):
+    """Patch embedding + cls token + position embedding + pre-norm transformer.
+
+    ``forward(x, keep=None)``: images N×C×H×W -> tokens N×(1+K)×dim, where the K patch tokens are
+    the positions in ``keep`` (N×K indices), or all patches when ``keep`` is None.
+    """
+
+    def __init__(self, image_shape, patch_size: int, dim: int, depth: int, heads: int, mlp_ratio: float,
+                 pos_embed: str):
+        super().__init__()
+        self.patch_size = patch_size
+        self.grid = patch_grid(image_shape, patch_size)
+        self.embed = nn.Linear(patch_size * patch_size * image_shape[0], dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = PositionEmbedding(dim, self.grid, pos_embed)
+        self.transformer = Transformer(dim, depth, heads, mlp_ratio)
+
+    def forward(self, x: Tensor, keep: Tensor | None = None) -> Tensor:
+        tokens = self.embed(patchify(x, self.patch_size))
+        if keep is not None:
+            tokens = gather_tokens(tokens, keep)
+        tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], 1)
+        return self.transformer(self.pos(tokens, keep))
+
+
+class MAEDecoder(nn.Module):
+    """Visible tokens + mask tokens, unshuffled to image order, through a light transformer, then a
+    linear layer to the pixels of every patch."""
+
+    def __init__(self, grid, in_dim: int, dim: int, depth: int, heads: int, mlp_ratio: float, patch_dim: int,
+                 pos_embed: str):
+        super().__init__()
+        self.project = nn.Linear(in_dim, dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = PositionEmbedding(dim, grid, pos_embed)
+        self.transformer = Transformer(dim, depth, heads, mlp_ratio)
+        self.head = nn.Linear(dim, patch_dim)
+
+    def forward(self, tokens: Tensor, restore: Tensor) -> Tensor:
+        """``tokens`` N×(1+K)×in_dim (cls first), ``restore`` N×L -> predicted patches N×L×patch_dim."""
+        t = self.project(tokens)
+        n, length = restore.shape
+        hidden = self.mask_token.expand(n, length - (t.shape[1] - 1), -1)
+        patches = gather_tokens(torch.cat([t[:, 1:], hidden], 1), restore)
+        t = self.pos(torch.cat([t[:, :1], patches], 1))
+        return self.head(self.transformer(t)[:, 1:])
+
+
 __all__ = ["patch_grid", "patchify", "unpatchify", "sincos_1d", "sincos_2d", "PositionEmbedding", "Transformer",
-           "random_masking", "init_vit_weights", "gather_tokens"]
+           "random_masking", "init_vit_weights", "gather_tokens", "MAEEncoder", "MAEDecoder"]

@@ -11,17 +11,16 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 
+from .. import runs
 from ..data import ImageData
 from ..errors import ConfigError, GenlabError
 from ..models.base import GenerativeModel
-from . import runs
-from .callbacks import RunCSVLogger, RunFiles, SafetensorsCheckpointIO
+from . import diagnostics  # noqa: F401  (importing it contributes the GAN diagnostics callbacks)
+from .callbacks import (RunCSVLogger, RunFiles, SafetensorsCheckpointIO, TrainingContext, contributed_callbacks,
+                        training_callbacks)
 from .engine import Engine
 
-__all__ = ["train", "resume", "TrainResult", "Engine", "runs"]
-
-
-GAN_DIAGNOSTIC_SAMPLES = 500   # images drawn per epoch for coverage and near-duplicates (~1 s of judge work)
+__all__ = ["train", "resume", "TrainResult", "Engine", "TrainingContext", "training_callbacks"]
 
 
 @dataclass
@@ -56,11 +55,10 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
     safetensors checkpoint, metrics.csv, a preview grid per epoch); without it nothing is written.
     ``max_seconds`` stops training after that wall-clock budget (checked after each step).
     ``batch_size`` None takes the model's ``default_batch_size`` (128 unless a model needs more steps).
-    ``diagnostics``: for GANs writing a run folder, measure coverage and near-duplicates every
-    epoch and warn on mode collapse and vanishing gradients (:mod:`genlab.train.diagnostics`);
-    False switches that off, a ``diagnostics.Thresholds`` sets when the warnings fire."""
-    from ..viz.grids import save_grid
-
+    ``diagnostics``: the callbacks a model family contributes (:func:`training_callbacks`) are
+    added; for GANs writing a run folder they measure coverage and near-duplicates every epoch and
+    warn on mode collapse and vanishing gradients (:mod:`genlab.train.diagnostics`). False
+    switches them off, a ``diagnostics.Thresholds`` sets when the GAN warnings fire."""
     _quiet_lightning()
     model.check_input(data.x[:1])
     if epochs < 1:
@@ -86,15 +84,10 @@ def train(model: GenerativeModel, data: ImageData, epochs: int = 5, batch_size: 
         preview = (val_data if val_data is not None else data).spread(32).batch()
         ckpt = ModelCheckpoint(dirpath=run_dir, filename="checkpoint", save_top_k=1, enable_version_counter=False)
         ckpt.FILE_EXTENSION = ".safetensors"
-        cbs += [ckpt, RunFiles(run_dir, preview, save_grid)]
-        if diagnostics:
-            from .diagnostics import GANDiagnostics, is_adversarial
-
-            if is_adversarial(model):
-                spec = (data_info or {}).get("spec") or data.name
-                cbs.append(GANDiagnostics(spec, data.shape, data.spread(GAN_DIAGNOSTIC_SAMPLES).x, run_dir=run_dir,
-                                          n=GAN_DIAGNOSTIC_SAMPLES,
-                                          thresholds=None if diagnostics is True else diagnostics))
+        cbs += [ckpt, RunFiles(run_dir, preview)]
+    if diagnostics:
+        spec = (data_info or {}).get("spec") or data.name
+        cbs += contributed_callbacks(model, TrainingContext(run_dir, data, spec, diagnostics))
     if progress:
         cbs.append(TQDMProgressBar(refresh_rate=5))
     clock = _Throughput()

@@ -1,10 +1,12 @@
-"""Lightning plumbing: safetensors checkpoints, an appending CSV log, per-epoch run files."""
+"""Lightning plumbing: safetensors checkpoints, an appending CSV log, per-epoch run files, and the
+callbacks a model family contributes to its training (:func:`training_callbacks`)."""
 from __future__ import annotations
 
 import csv
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
 import torch
@@ -12,7 +14,9 @@ from lightning.fabric.loggers.csv_logs import _ExperimentWriter
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
+from ..data import ImageData
 from ..io import load_tree, save_tensors, save_tree
+from ..png import save_grid
 
 
 class SafetensorsCheckpointIO(CheckpointIO):
@@ -59,10 +63,9 @@ class RunCSVLogger(CSVLogger):
 class RunFiles(L.Callback):
     """After every epoch (rank 0): the model weights and a preview grid in the run folder."""
 
-    def __init__(self, run_dir: Path, preview_batch: dict, save_grid):
+    def __init__(self, run_dir: Path, preview_batch: dict):
         self.run_dir = Path(run_dir)
         self.preview_batch = preview_batch
-        self.save_grid = save_grid
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
         if trainer.global_rank != 0:
@@ -77,4 +80,38 @@ class RunFiles(L.Callback):
                 torch.manual_seed(0)  # the same noise every epoch, so the grids show progress
                 images = model.preview(batch)
         model.train(was_training)
-        self.save_grid(images.float().cpu(), self.run_dir / "samples" / f"epoch_{trainer.current_epoch + 1:03d}.png")
+        save_grid(images.float().cpu(), self.run_dir / "samples" / f"epoch_{trainer.current_epoch + 1:03d}.png")
+
+
+# --------------------------------------------------------------------------- contributed callbacks
+# A model cannot import the engine (models sit below train), so what one family needs during
+# training is declared here, in train's layer, keyed by the model class (a class covers its
+# subclasses); train() adds whatever applies to the model it trains.
+
+@dataclass(frozen=True)
+class TrainingContext:
+    """What a contributed callback may need to know about the training it joins."""
+
+    run_dir: Path | None    # the run folder, None when training writes none
+    data: ImageData         # the training data
+    spec: str               # its data spec as recorded in config.json ("mnist5k", "folder:...")
+    diagnostics: Any = True  # train(diagnostics=...): True, or a family's settings (e.g. diagnostics.Thresholds)
+
+
+_CONTRIBUTED: list[tuple[type, Callable]] = []
+
+
+def training_callbacks(model_class: type):
+    """Decorator: ``@training_callbacks(GAN)`` on ``make(model, context) -> list[Callback]`` adds
+    those callbacks whenever a ``model_class`` model (or a subclass's) trains with diagnostics on."""
+
+    def wrap(make: Callable) -> Callable:
+        _CONTRIBUTED.append((model_class, make))
+        return make
+
+    return wrap
+
+
+def contributed_callbacks(model, context: TrainingContext) -> list:
+    """The callbacks every matching :func:`training_callbacks` contributor makes for ``model``."""
+    return [cb for model_class, make in _CONTRIBUTED if isinstance(model, model_class) for cb in make(model, context)]

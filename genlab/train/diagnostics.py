@@ -1,6 +1,7 @@
 """GAN training diagnostics: mode collapse and vanishing gradients, measured every epoch.
 
-Seeds 001–003 name the ways a GAN fails: *mode collapse* (the generator draws a few modes only:
+GANs fail in three well-known ways (Goodfellow, "NIPS 2016 Tutorial: Generative Adversarial
+Networks"; Arjovsky & Bottou 2017): *mode collapse* (the generator draws a few modes only:
 "it always produces the same image"), *vanishing gradients* (the discriminator becomes too good
 too quickly, D(x) → 1 and D(G(z)) → 0, and the saturating generator loss log(1 − D(G(z))) gives
 the generator nothing to learn from) and *non-convergence* (the losses oscillate; judged after
@@ -34,9 +35,13 @@ import torch
 from torch import Tensor
 
 from ..metrics.sample import duplicate_reference
+from ..models.gan import GAN
+from .callbacks import TrainingContext, training_callbacks
 
 __all__ = ["GANDiagnostics", "GANTrainingWarning", "Thresholds", "epoch_warnings", "all_warnings",
-           "read_history", "sample_health", "is_adversarial", "DIAG_COLUMNS"]
+           "read_history", "sample_health", "is_adversarial", "DIAG_COLUMNS", "GAN_DIAGNOSTIC_SAMPLES"]
+
+GAN_DIAGNOSTIC_SAMPLES = 500   # images drawn per epoch for coverage and near-duplicates (~1 s of judge work)
 
 
 class GANTrainingWarning(UserWarning):
@@ -70,9 +75,7 @@ PROBABILITY_LOSSES = ("minimax", "nonsaturating")
 
 def is_adversarial(model) -> bool:
     """A model these diagnostics apply to: it samples and plays discriminator against generator."""
-    from ..models.gan import GAN
-
-    return isinstance(model, GAN) and callable(getattr(model, "sample", None))
+    return isinstance(model, GAN) and model.can("sample")
 
 
 # --------------------------------------------------------------------------- measurements
@@ -306,3 +309,15 @@ class GANDiagnostics(L.Callback):
             "duplicate_threshold": self.threshold, "duplicates_in": "pixels",
             "thresholds": asdict(self.thresholds), "warnings": self.warnings,
             "seconds_per_epoch": round(self.seconds / max(1, self.epochs_measured), 3)})
+
+
+@training_callbacks(GAN)
+def gan_diagnostics(model, context: TrainingContext) -> list:
+    """:class:`GANDiagnostics` for a sampling GAN trained into a run folder; ``context.diagnostics``
+    True or a :class:`Thresholds`."""
+    if context.run_dir is None or not context.diagnostics or not is_adversarial(model):
+        return []
+    n = GAN_DIAGNOSTIC_SAMPLES
+    thresholds = None if context.diagnostics is True else context.diagnostics
+    return [GANDiagnostics(context.spec, context.data.shape, context.data.spread(n).x, n=n, thresholds=thresholds,
+                           run_dir=context.run_dir)]

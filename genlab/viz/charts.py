@@ -98,9 +98,9 @@ def pullback(train: Any, queries: Any, pulled: Any, curve: Any, truth: Any | Non
 
 def titled_stack(parts: Sequence[tuple[str, Image.Image]], margin: int = 8) -> Image.Image:
     """Images one above the other, each under its title line, on white."""
-    from .grids import _font
+    from .grids import load_font
 
-    font = _font(14)
+    font = load_font(14)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     boxes = [probe.textbbox((0, 0), title, font=font) for title, _ in parts]
     heights = [(b[3] - b[1]) + 2 * margin + im.height for b, (_, im) in zip(boxes, parts)]

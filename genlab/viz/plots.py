@@ -25,7 +25,7 @@ from ..io import atomic_write_bytes
 from .grids import make_grid
 
 __all__ = ["new_figure", "figure_png_bytes", "figure_to_png", "figure_data_uri", "figure_to_image", "latent_scatter",
-           "read_metrics_csv", "training_curves", "interpolation_strip", "manifold_grid", "histogram"]
+           "read_metrics_csv", "training_curves", "interpolation_strip", "manifold_grid", "histogram", "imshow_grid"]
 
 _PHASES = ("train", "val", "valid", "validation", "test")
 _PRIORITY = ("loss", "total", "recon", "reconstruction", "kl")     # shown first in training_curves
@@ -71,7 +71,8 @@ def _numpy(a: Any) -> np.ndarray:
     return np.asarray(a)
 
 
-def _imshow_grid(ax, grid: np.ndarray) -> None:
+def imshow_grid(ax, grid: np.ndarray) -> None:
+    """Draw an H×W×C grid (from ``make_grid``) on ``ax``, clamped to [0, 1], pixels kept crisp."""
     grid = np.clip(np.nan_to_num(grid), 0.0, 1.0)
     if grid.shape[2] == 1:
         ax.imshow(grid[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -367,7 +368,7 @@ def interpolation_strip(images: Any, ts: Sequence[float] | None = None, title: s
     width = float(np.clip(steps * 0.9, 4.0, 14.0))
     fig = new_figure(width, width * aspect + 0.9 + (0.3 if title else 0))
     ax = fig.add_subplot()
-    _imshow_grid(ax, grid)
+    imshow_grid(ax, grid)
     k = _thin(steps, 16)
     centres = padding + cell * np.arange(steps) + (cell - padding) / 2 - 0.5
     ax.set_xticks(centres[::k], [f"{t:.2g}" for t in ts[::k]])
@@ -395,7 +396,7 @@ def manifold_grid(images: Any, xs: Sequence[float], ys: Sequence[float], title: 
     side = 6.0
     fig = new_figure(side + 0.8, side * h / w + 0.8 + (0.3 if title else 0))
     ax = fig.add_subplot()
-    _imshow_grid(ax, grid)
+    imshow_grid(ax, grid)
     kx, ky = _thin(len(xs)), _thin(len(ys))
     cx = padding + cell_w * np.arange(len(xs)) + (cell_w - padding) / 2 - 0.5
     cy = padding + cell_h * np.arange(len(ys)) + (cell_h - padding) / 2 - 0.5

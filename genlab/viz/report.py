@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 from PIL import Image
 
 from ..io import atomic_write_bytes
-from .grids import _png_bytes, auto_scale, grid_image, png_data_uri
+from .grids import auto_scale, grid_image, png_bytes, png_data_uri
 
 __all__ = ["Report"]
 
@@ -214,7 +214,7 @@ def _figure(image: Any, caption: str = "", alt: str | None = None, nrow: int = 8
         else:
             if not isinstance(image, Image.Image):
                 image = grid_image(image, nrow=nrow)
-            uri = "data:image/png;base64," + _b64(_png_bytes(image))
+            uri = "data:image/png;base64," + _b64(png_bytes(image))
             width = image.width
         width *= auto_scale(width)
     alt_text = alt if alt is not None else (caption or "image")

@@ -6,9 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.apps.evaluate import nearest_grid
+import genlab
+from genlab.apps import evaluate as E
+from genlab.apps.evaluate import evaluate, format_table, nearest_grid, parse_metrics
 from genlab.apps.report import build_report
 from genlab.cli import main
+from genlab.errors import GenlabError
 from genlab.metrics import memorization
 
 
@@ -48,6 +51,45 @@ def test_eval_vae_all_metrics(runs, capsys):
     assert grid.height > 3 * 28 and grid.width > 12 * 28  # 3 rows of 12 digits
     html = build_report(runs / "vae").read_text()
     assert "Memorisation check" in html and "judge classifier trained on mnist5k" in html
+
+
+def test_a_declared_metric_is_computed_exactly_for_models_that_can_encode(small, monkeypatch):
+    train, test = small
+
+    def code_mean(ev):
+        return {"code_mean": float(ev.model.encode(ev.real.x).mean())}
+
+    metric = E.Metric("codes", code_mean, needs=("encode",), why_not="codes", labels={"code_mean": ("mean code", "")})
+    monkeypatch.setitem(E.DECLARED, "codes", metric)
+    monkeypatch.setitem(E.LABELS, "code_mean", metric.labels["code_mean"])
+    assert parse_metrics("codes,psnr") == ["codes", "psnr"] and "codes" in parse_metrics(None)
+
+    ae = evaluate(genlab.create("conv-ae", data=train), train, test, "mnist5k", ["codes", "psnr", "nll"], n=50)
+    assert set(ae["metrics"]) == {"code_mean", "mse", "psnr"}
+    assert ae["not_applicable"] == {"nll": "needs a likelihood: an encoder/decoder density (VAE) or an exact log_prob"}
+    assert "mean code" in format_table(ae)
+    gan = evaluate(genlab.create("gan", data=train), train, test, "mnist5k", ["codes", "psnr"], n=50)
+    assert gan["metrics"] == {}
+    why = gan["not_applicable"]
+    assert set(why) == {"codes", "psnr"} and "genlab invert" in why["codes"]   # with the model's hint
+    assert why["codes"].startswith("needs codes; gan cannot encode (it can: decode, sample)")
+    assert why["psnr"].startswith("needs reconstructions; gan cannot reconstruct (it can: decode, sample)")
+    with pytest.raises(GenlabError, match="unknown metric"):
+        evaluate(genlab.create("gan", data=train), train, test, "mnist5k", ["bleu"], n=50)
+
+
+def test_likelihood_is_a_bound_for_vaes_and_exact_for_log_prob(small):
+    train, test = small
+    vae = evaluate(genlab.create("vae", data=train), train, test, "mnist5k", ["nll"], n=20, iwae_k=4)
+    assert set(vae["metrics"]) == {"neg_elbo", "iwae_nll"} and vae["iwae_k"] == 4
+    gaussian = genlab.create("gaussian", data=train)
+    gaussian.prepare(train)
+    exact = evaluate(gaussian, train, test, "mnist5k", ["nll", "probe"], n=20)
+    assert set(exact["metrics"]) >= {"nll", "bits_per_dim", "probe_codes"} and "iwae_k" not in exact
+    assert exact["metrics"]["bits_per_dim"] == pytest.approx(exact["metrics"]["nll"] / (784 * np.log(2)))
+    unlabelled = type(train)(train.x)
+    probe = evaluate(genlab.create("ae", data=train), unlabelled, test, "mnist5k", ["probe"], n=20)
+    assert probe["not_applicable"] == {"probe": "needs labelled data (the probe predicts the labels from the codes)"}
 
 
 def test_nearest_grid_pairs_each_sample_with_its_nearest_training_image():

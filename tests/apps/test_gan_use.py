@@ -1,5 +1,6 @@
 """Using a trained generator: GAN inversion, latent tools on z and class embeddings, augmentation."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,9 +12,6 @@ from genlab.apps import invert as I
 from genlab.apps import latent
 from genlab.cli import main
 from genlab.errors import CapabilityError, ConfigError, DataError
-
-TINY_GAN = {"latent_dim": 8, "g_width": 8, "d_width": 8}
-
 
 def run(capsys, *argv):
     code = main([str(a) for a in argv])
@@ -28,20 +26,11 @@ def one_line_error(code, err, *words):
         assert w in err, (w, err)
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, mnist):
-    """A dcgan, a cgan, an infogan and an autoencoder trained one epoch on 200 digits."""
-    train, _ = mnist
-    small = train.subset(range(0, 4000, 20))
-    root = tmp_path_factory.mktemp("gan_use")
-    out = {}
-    for name, kw in (("dcgan", TINY_GAN), ("cgan", {**TINY_GAN, "embed_dim": 4}),
-                     ("infogan", {**TINY_GAN, "cat_embed_dim": 4}), ("ae", {"latent_dim": 8})):
-        model = genlab.create(name, data=small, **kw)
-        genlab.train(model, small, epochs=1, batch_size=50, out=root / name, progress=False,
-                     data_info={"spec": "mnist5k"})
-        out[name] = root / name
-    return out
+@pytest.fixture
+def runs(trained_runs):
+    """``runs["dcgan"]``, ``cgan``, ``infogan``: tiny generators trained one epoch on 200 digits;
+    ``ae`` on 400. Shared by the session: a test that writes into one copies it."""
+    return trained_runs
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +91,21 @@ def test_encoder_is_cached_and_reused(generator, tmp_path, monkeypatch):
     assert trained == [1, 1]
 
 
-def test_invert_cli_on_held_out_images_and_a_file(runs, tmp_path, capsys):
+def test_invert_cli_on_held_out_images_and_a_file(trained_runs, tmp_path, capsys):
     from PIL import Image
 
-    run_dir = runs["dcgan"]
+    run_dir = trained_runs.copy("dcgan", tmp_path)        # the inversion encoder is cached in the run folder
     code, out, err = run(capsys, "invert", run_dir, "--n", 3, "--method", "all", "--steps", 3, "--restarts", 2,
                          "--encoder-steps", 3, "--out", tmp_path / "a")
     assert code == 0, err
     assert "encoder: trained" in out and "hybrid: MSE" in out
     figures = json.loads((tmp_path / "a" / "invert.json").read_text())
     assert set(figures["methods"]) == {"optimize", "encoder", "hybrid"} and figures["n"] == 3
-    assert all(f["psnr"] > 0 and f["mse"] > 0 and f["seconds"] >= 0 for f in figures["methods"].values())
+    for m, f in figures["methods"].items():
+        assert f["mse"] > 0
+        # PSNR is averaged per image, so by Jensen it is at least the PSNR of the mean MSE
+        assert f["psnr"] >= 10 * math.log10(1 / f["mse"]) - 1e-6
+        assert f"{m}: MSE {f['mse']:.5f}, PSNR {f['psnr']:.2f} dB, {f['seconds']:.1f} s on 3 image(s)" in out
     assert (tmp_path / "a" / "invert.png").is_file() and (run_dir / "inversion-encoder" / "encoder.json").is_file()
     # a second call reuses the encoder of the run folder
     code, out, err = run(capsys, "invert", run_dir, "--n", 2, "--method", "encoder", "--encoder-steps", 3,
@@ -185,7 +178,10 @@ def test_class_interpolation_on_a_conditional_gan(runs, tmp_path, capsys):
         ends = model.decode(z.expand(2, -1), torch.tensor([3, 8]))
     assert images.shape == (5, 1, 28, 28)
     assert torch.allclose(images[0], ends[0], atol=1e-5) and torch.allclose(images[-1], ends[1], atol=1e-5)
-    assert not torch.allclose(images[2], images[0], atol=1e-3)       # the middle is neither end
+    # the middle is neither end (a tiny one-epoch cgan draws faint digits: measured against the ends' gap)
+    gap = (ends[1] - ends[0]).abs().max()
+    assert gap > 1e-4
+    assert all((images[2] - end).abs().max() > 0.1 * gap for end in (images[0], images[-1]))
     for i, args in enumerate([("interpolate", "--classes", "3,8", "--steps", 5),
                               ("interpolate", "--seeds", "1,2", "--label", 3),
                               ("traverse", "--label", 5, "--steps", 3, "--dims", "0"),

@@ -39,11 +39,12 @@ class _Generator(GenerativeModel):
     def players(self):
         return []
 
-    def decode(self, z):
+    def decode(self, z, y=None):
+        self.labels(y, len(z))
         return torch.sigmoid(self.net(z)).view(-1, 1, 28, 28)
 
-    def sample(self, n, temperature=1.0):
-        return self.decode(torch.randn(n, self.config.latent_dim) * temperature)
+    def sample(self, n, y=None, *, temperature=1.0, generator=None):
+        return self.decode(torch.randn(n, self.config.latent_dim, generator=generator) * temperature, y)
 
 
 def test_slerp_and_lerp_endpoints_equal_inputs():

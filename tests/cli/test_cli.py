@@ -26,19 +26,15 @@ def assert_user_error(capsys, *argv, match):
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def ae_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "ae"
-    assert main(["train", "ae", "--data", "mnist5k", "--epochs", "1", "--out", str(out), "--no-progress",
-                 "--set", "latent_dim=16"]) == 0
-    return out
+@pytest.fixture
+def ae_run(trained_runs):
+    return trained_runs.get("cli-ae")
 
 
-@pytest.fixture(scope="module")
-def vae_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "vae"
-    assert main(["train", "vae", "--epochs", "1", "--out", str(out), "--no-progress", "--set", "latent_dim=4"]) == 0
-    return out
+@pytest.fixture
+def vae_run(trained_runs, tmp_path):
+    """A private copy: the tests below rebuild its report and resume it."""
+    return trained_runs.copy("cli-vae", tmp_path)
 
 
 def test_train_writes_run_folder_and_report(ae_run):
@@ -55,7 +51,9 @@ def test_use_commands(vae_run, tmp_path, capsys):
     from PIL import Image
 
     code, out, _ = run(capsys, "sample", vae_run, "--n", 16, "--out", tmp_path / "s.png")
-    assert code == 0 and Image.open(tmp_path / "s.png").size[0] > 0
+    with Image.open(tmp_path / "s.png") as image:
+        width, height = image.size
+    assert code == 0 and width * 62 == height * 242       # 2 rows of 8 digits: (8·30 + 2) × (2·30 + 2) px, scaled
     code, out, _ = run(capsys, "reconstruct", vae_run, "--out", tmp_path / "r.png")
     assert code == 0 and (tmp_path / "r.png").is_file()
     code, out, _ = run(capsys, "interpolate", vae_run, "--steps", 10, "--out", tmp_path / "i.png")
@@ -100,11 +98,8 @@ def test_bad_inputs_get_one_line(ae_run, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def test_corrupt_weights_and_checkpoints(ae_run, tmp_path, capsys):
-    import shutil
-
-    run_dir = tmp_path / "copy"
-    shutil.copytree(ae_run, run_dir)
+def test_corrupt_weights_and_checkpoints(trained_runs, tmp_path, capsys):
+    run_dir = trained_runs.copy("cli-ae", tmp_path)
     weights = run_dir / "model.safetensors"
     good = weights.read_bytes()
     weights.write_bytes(good[: len(good) // 3])
@@ -133,3 +128,17 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     last = dict(zip(header, rows[-1].split(",")))
     assert int(last["step"]) == 15  # 4000 digits / 2 processes / batch 128 → 16 steps per process
     assert (out / "model.safetensors").is_file()
+
+
+def test_sample_label_is_checked_by_the_model_and_seed_reproduces(tmp_path, capsys):
+    from pathlib import Path
+
+    old = Path(__file__).parents[1] / "fixtures" / "runs-0.1"          # tiny runs: nothing to train
+    a, b, c = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    for out, seed, global_seed in ((a, 1, 10), (b, 1, 20), (c, 2, 10)):
+        torch.manual_seed(global_seed)                                 # --seed alone decides the draw
+        code, _, err = run(capsys, "sample", old / "cgan", "--n", 4, "--label", 3, "--seed", seed, "--out", out)
+        assert code == 0, err
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    assert_user_error(capsys, "sample", old / "cgan", "--label", 12, "--out", c, match="0…9")
+    assert_user_error(capsys, "sample", old / "dcgan", "--label", 3, "--out", c, match="takes no label")

@@ -27,8 +27,8 @@ def test_pca_full_reconstruction_exact_and_error_falls_with_k():
     x = _correlated_images()
     model = _fitted("pca", x, latent_dim=3)
     d = x[0].numel()
-    assert torch.allclose(model.reconstruct(x, k=d), x, atol=1e-5)
-    errors = [float((model.reconstruct(x, k=k) - x).pow(2).mean()) for k in range(1, d + 1)]
+    assert torch.allclose(model.project(x, k=d), x, atol=1e-5)
+    errors = [float((model.project(x, k=k) - x).pow(2).mean()) for k in range(1, d + 1)]
     assert all(b <= a + 1e-9 for a, b in zip(errors, errors[1:]))
     assert errors[0] > 100 * errors[-1]
     # the error of the top-k projection is the variance left in the other directions
@@ -60,8 +60,8 @@ def test_pca_keeps_every_component_when_fewer_images_than_pixels():
     x = _correlated_images(n=5)                 # 5 images, 12 pixels: rank 4 after centring
     model = _fitted("pca", x, latent_dim=2)
     assert model.components.shape == (12, 12) and int(model.rank) == 4
-    assert torch.allclose(model.reconstruct(x, k=4), x, atol=1e-5)
-    assert torch.allclose(model.reconstruct(x, k=12), model.reconstruct(x, k=4), atol=1e-6)
+    assert torch.allclose(model.project(x, k=4), x, atol=1e-5)
+    assert torch.allclose(model.project(x, k=12), model.project(x, k=4), atol=1e-6)
 
 
 def test_gaussian_log_prob_matches_scipy():
@@ -144,4 +144,4 @@ def test_pca_saves_and_loads_through_train(small, tmp_path):
         assert torch.equal(loaded.state_dict()[name], buffer), name
     x = test.x[:10]
     assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))
-    assert torch.equal(loaded.reconstruct(x, k=100), model.reconstruct(x, k=100))
+    assert torch.equal(loaded.project(x, k=100), model.project(x, k=100))

@@ -1,13 +1,91 @@
+import inspect
 import math
 
 import pytest
 import torch
 
 import genlab
+from genlab.data import ImageData
 from genlab.errors import CapabilityError, ConfigError, UnknownModelError
-from genlab.models.base import parse_overrides
+from genlab.models.base import SIGNATURES, LabelSpace, parse_overrides
 from genlab.models.vae import VAEConfig, gaussian_kl
 from genlab.registry import get, names
+
+
+# ------------------------------------------------------------------ the contract, over every registered model
+
+def _model(name: str):
+    """An untrained model (closed-form ones fitted on random images), in eval mode."""
+    model = genlab.create(name)
+    if not model.players():
+        torch.manual_seed(0)
+        model.prepare(ImageData(x=torch.rand(40, *model.image_shape), y=torch.arange(40) % 10))
+    return model.eval()
+
+
+def _signature(method) -> str:
+    """A bound method's parameters as SIGNATURES writes them: names, defaults, ``*`` before keyword-only ones."""
+    parts, star = [], False
+    for p in inspect.signature(method).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            parts.append(("*" if p.kind is p.VAR_POSITIONAL else "**") + p.name)
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        parts.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    return "(" + ", ".join(parts) + ")"
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_capability_has_the_one_signature(name):
+    model = genlab.create(name)
+    for capability in model.capabilities():
+        if capability in SIGNATURES:
+            assert _signature(getattr(model, capability)) == SIGNATURES[capability], (name, capability)
+
+
+@pytest.mark.parametrize("name", names())
+def test_sampling_with_a_generator_is_reproducible_and_leaves_the_global_rng(name):
+    model = _model(name)
+    if not model.can("sample"):
+        pytest.skip(f"{name} cannot sample")
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        a = model.sample(4, generator=torch.Generator().manual_seed(1))
+        b = model.sample(4, generator=torch.Generator().manual_seed(1))
+        c = model.sample(4, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert a.shape == (4, *model.image_shape)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("name", names())
+def test_label_space_is_declared_and_labels_are_checked(name):
+    model = _model(name)
+    space = model.label_space
+    x = torch.rand(2, *model.image_shape)
+    calls = {"sample": lambda y: model.sample(2, y), "encode": lambda y: model.encode(x, y),
+             "reconstruct": lambda y: model.reconstruct(x, y), "log_prob": lambda y: model.log_prob(x, y)}
+    if model.can("decode"):
+        with torch.no_grad():                             # a code of each image, or the prior mean of a generator
+            z = (model.encode(x, None if space is None else 0) if model.can("encode")
+                 else torch.zeros(2, model.config.latent_dim))
+        calls["decode"] = lambda y: model.decode(z, y)
+    calls = {c: call for c, call in calls.items() if model.can(c)}
+    assert calls, f"{name} has no capability to check"
+    if space is None:
+        for capability, call in calls.items():
+            with pytest.raises(ConfigError, match="takes no label"):
+                call(0)
+        return
+    assert isinstance(space, LabelSpace) and space.kind in ("classes", "code") and space.size >= 2
+    for capability, call in calls.items():
+        with pytest.raises(ConfigError, match="0…"):
+            call(space.size)                              # one past the last value
+    if model.can("sample"):
+        with torch.no_grad():
+            assert model.sample(2, space.size - 1).shape == (2, *model.image_shape)
 
 
 def test_registry_has_foundation_models():

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 import genlab
 from genlab.errors import CapabilityError, ConfigError, DataError
 from genlab.metrics.sample import matched_code_agreement, requested_class_accuracy
-from genlab.models.gan.conditional import (acgan_discriminator_loss, acgan_generator_loss, class_log_likelihood,
-                                           mode_seeking_loss, source_log_likelihood)
+from genlab.models.gan.game import (acgan_discriminator_loss, acgan_generator_loss, class_log_likelihood,
+                                    mode_seeking_loss, source_log_likelihood)
 
 TINY = {"g_width": 8, "d_width": 8}        # a few thousand weights: every test runs in well under a second
 
@@ -88,7 +88,7 @@ def test_cgan_discriminator_reads_the_label():
 def test_bad_labels_are_refused_with_one_line():
     model = tiny("cgan").eval()
     z = torch.randn(3, model.config.latent_dim)
-    for bad, match in [(None, "needs a label"), (torch.tensor([0, 1, 10]), "0…9"), (torch.rand(3, 4), "N×10"),
+    for bad, match in [(None, "needs a class per image"), (torch.tensor([0, 1, 10]), "0…9"), (torch.rand(3, 4), "N×10"),
                        (torch.tensor([1, 2]), "labels for 3 images")]:
         with pytest.raises(ConfigError, match=match) as err:
             model.decode(z, bad)
@@ -284,7 +284,7 @@ def test_matched_code_agreement_on_hand_made_labels():
 def test_run_round_trip_gives_identical_samples(name, small, tmp_path, capsys):
     from genlab.apps.sections import sections_for
     from genlab.cli import main
-    from genlab.train.runs import load
+    from genlab.runs import load
     from genlab.viz.report import Report
 
     train, test = small
@@ -309,15 +309,20 @@ def test_run_round_trip_gives_identical_samples(name, small, tmp_path, capsys):
     assert main(["sample", str(result.run_dir), "--n", "4", "--label", "3", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file()
     assert main(["sample", str(result.run_dir), "--label", "10"]) == 2
-    assert "--label must lie in 0…9" in capsys.readouterr().err
+    assert "must lie in 0…9" in capsys.readouterr().err
 
 
-def test_label_option_refused_for_unconditional_models():
-    from genlab.cli.use import _label
-
-    with pytest.raises(CapabilityError, match="not conditional"):
-        _label(genlab.create("dcgan"), 3, 4)
-    assert _label(genlab.create("cvae"), 3, 2).tolist() == [3, 3]
+def test_labels_refused_by_unconditional_gans_and_checked_by_the_others():
+    dcgan = genlab.create("dcgan", **TINY).eval()
+    for call in (lambda: dcgan.sample(2, y=3), lambda: dcgan.decode(torch.randn(2, 64), 3),
+                 lambda: dcgan.critic(torch.rand(2, 1, 28, 28), 3)):
+        with pytest.raises(ConfigError, match="takes no label"):
+            call()
+    for name in ("cgan", "acgan", "infogan"):
+        model = tiny(name).eval()
+        assert model.labels(3, 2).tolist() == [3, 3]
+        with pytest.raises(ConfigError, match="0…9"):
+            model.sample(2, y=10)
 
 
 @pytest.mark.parametrize("name", ["acgan", "infogan"])

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import genlab
-from genlab.models.gan.losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty
+from genlab.models.gan.game import LOSSES, RECIPES, discriminator_loss, generator_loss, gradient_penalty, recipe
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}     # a few thousand weights: steps take milliseconds
 
@@ -226,3 +226,36 @@ def test_ema_generator_differs_and_is_what_sample_uses():
     with torch.no_grad():
         assert torch.allclose(sampled, model.to_unit(model.generate(z, net=model.generator_ema)))
         assert not torch.allclose(sampled, model.to_unit(model.generate(z, net=model.generator)), atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- recipes and the contract
+
+def test_each_loss_brings_its_recipe_and_the_config_overrides_parts_of_it():
+    for loss in LOSSES:
+        s, r = recipe(tiny(loss=loss).config), RECIPES[loss]
+        assert (s["optimizer"], s["lr_g"], s["lr_d"], s["betas"], s["d_steps"]) == (r.optimizer, r.lr, r.lr, r.betas,
+                                                                                 r.d_steps)
+    assert (RECIPES["nonsaturating"].optimizer, RECIPES["nonsaturating"].lr, RECIPES["nonsaturating"].betas) == \
+        ("adam", 2e-4, (0.5, 0.999))                                      # DCGAN's, the default loss's
+    s = recipe(tiny(loss="wgan-gp", lr=3e-4, lr_d=1e-3, beta2=0.99, d_steps=2).config)
+    assert (s["optimizer"], s["lr_g"], s["lr_d"], s["betas"], s["d_steps"]) == ("adam", 3e-4, 1e-3, (0.0, 0.99), 2)
+    d_player, g_player = tiny(loss="wgan").players()
+    assert isinstance(d_player.optimizer, torch.optim.RMSprop) and d_player.steps == 5 and g_player.steps == 1
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan", "cgan", "acgan", "infogan"])
+def test_sampling_with_a_generator_is_reproducible_and_leaves_the_global_state(name):
+    kw = {"latent_dim": 8} if name == "gan" else TINY
+    torch.manual_seed(0)
+    model = genlab.create(name, image_shape=(1, 28, 28), num_classes=10, **kw).eval()
+    state = torch.get_rng_state()
+    a = model.sample(20, generator=torch.Generator().manual_seed(5))
+    b = model.sample(20, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and torch.equal(state, torch.get_rng_state())
+    assert not torch.equal(a, model.sample(20, generator=torch.Generator().manual_seed(6)))
+    cooler = model.sample(20, temperature=0.0, generator=torch.Generator().manual_seed(5))
+    assert not torch.equal(a, cooler)                                       # temperature scales z
+    if model.label_space is not None:   # without y: every class (code value) equally often, in order
+        in_order = torch.arange(20) // 2
+        c = model.sample(20, y=in_order, generator=torch.Generator().manual_seed(5))
+        assert torch.equal(a, c)

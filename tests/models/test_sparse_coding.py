@@ -47,17 +47,6 @@ def test_soft_threshold_and_step_size():
     assert float(lipschitz(D)) == pytest.approx(float(torch.linalg.matrix_norm(D, 2)) ** 2, rel=1e-10)
 
 
-def _step(model, batch, players):
-    for player in players:
-        out = player.loss(batch)
-        player.optimizer.zero_grad()
-        out["loss"].backward()
-        player.optimizer.step()
-        if player.after_step:
-            player.after_step()
-    return out
-
-
 @pytest.mark.parametrize("dc", [True, False])
 def test_atoms_stay_unit_norm_and_objective_falls(small, dc):
     train, test = small
@@ -76,7 +65,8 @@ def test_atoms_stay_unit_norm_and_objective_falls(small, dc):
     before = objective()
     for epoch in range(2):
         for batch in train.batches(100):
-            _step(model, batch, players)
+            for player in players:
+                player.step(batch)
     norms = model.dictionary.norm(dim=0)
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-5)
     if dc:  # atoms are zero-mean: brightness is coded apart
@@ -135,7 +125,8 @@ def test_psd_encoder_approaches_sparse_codes(small):
     before = relative_error()
     for epoch in range(4):
         for batch in train.batches(50):
-            _step(model, batch, players)
+            for player in players:
+                player.step(batch)
     after = relative_error()
     assert after < 0.6 * before and after < 0.5
     assert model.encode(test.x[:4]).shape == model.sparse_code(test.x[:4]).shape

@@ -4,7 +4,7 @@ import torch
 
 import genlab
 from genlab.errors import ConfigError
-from genlab.models.gan.diffaugment import DiffAugment, color, cutout, parse_policy, translation
+from genlab.nn.diffaugment import DiffAugment, color, cutout, parse_policy, translation
 
 
 def images(n=16, c=1, side=28):
@@ -66,8 +66,8 @@ def test_every_gan_discriminator_sees_augmented_images_only_while_training(name)
     kw = {"num_classes": 10} if name in ("cgan", "acgan") else {}
     small = {"latent_dim": 8} if name == "gan" else {"latent_dim": 8, "g_width": 8, "d_width": 8}
     plain = genlab.create(name, image_shape=(1, 28, 28), diff_augment="", **small, **kw)
-    assert not hasattr(plain, "diff_augment")
     model = genlab.create(name, image_shape=(1, 28, 28), diff_augment="translation,cutout", **small, **kw)
+    assert plain.discriminator.policy == () and model.discriminator.policy == ("translation", "cutout")
     # no parameters and no buffers: saved weights are the same either way
     assert model.state_dict().keys() == plain.state_dict().keys()
     model.load_state_dict(plain.state_dict())
@@ -89,7 +89,7 @@ def test_every_gan_discriminator_sees_augmented_images_only_while_training(name)
 def test_infogan_shifts_what_d_and_q_see_by_default():
     small = {"image_shape": (1, 28, 28), "latent_dim": 8, "g_width": 8, "d_width": 8}
     model, plain = genlab.create("infogan", **small), genlab.create("infogan", diff_augment="", **small)
-    assert model.diff_augment.policy == ("translation",)
+    assert model.discriminator.policy == ("translation",) and plain.discriminator.policy == ()
     plain.load_state_dict(model.state_dict())
     model.train(), plain.train()                 # both on batch statistics: only the shift differs
     x = images(8)

@@ -59,6 +59,55 @@ def test_epoch_means_are_what_the_epoch_logs(small, tmp_path):
             assert value == pytest.approx(float(row[f"train/{key}_epoch"]), rel=1e-5)
 
 
+def test_model_families_contribute_training_callbacks(small, tmp_path, monkeypatch):
+    import lightning as L
+
+    from genlab.models.autoencoders import Autoencoder
+    from genlab.train import callbacks, training_callbacks
+
+    monkeypatch.setattr(callbacks, "_CONTRIBUTED", list(callbacks._CONTRIBUTED))
+    train, _ = small
+    seen = []
+
+    class Epochs(L.Callback):
+        def on_train_epoch_end(self, trainer, pl_module):
+            seen.append(("epoch", trainer.current_epoch))
+
+    @training_callbacks(Autoencoder)      # a class covers its subclasses (ae, conv-ae, ...)
+    def contribute(model, context):
+        seen.append((type(model).__name__, context.run_dir, context.spec, context.diagnostics))
+        return [Epochs()]
+
+    genlab.train(genlab.create("ae", data=train), train, epochs=2, batch_size=100, out=tmp_path / "run",
+                 progress=False)
+    assert seen == [("AE", tmp_path / "run", train.name, True), ("epoch", 0), ("epoch", 1)]
+    seen.clear()
+    genlab.train(genlab.create("conv-ae", data=train), train, epochs=1, batch_size=100, progress=False)
+    assert seen == [("ConvAE", None, train.name, True), ("epoch", 0)]
+    seen.clear()
+    genlab.train(genlab.create("ae", data=train), train, epochs=1, batch_size=100, progress=False, diagnostics=False)
+    genlab.train(genlab.create("pca", data=train, latent_dim=4), train, epochs=1, progress=False)
+    assert seen == []                                  # switched off; not an Autoencoder
+
+
+def test_gans_contribute_their_diagnostics_to_runs_with_a_folder(small, tmp_path):
+    from genlab.train.callbacks import TrainingContext, contributed_callbacks
+    from genlab.train.diagnostics import GAN_DIAGNOSTIC_SAMPLES, GANDiagnostics, Thresholds
+
+    train, _ = small
+    gan = genlab.create("dcgan", data=train, g_width=8, d_width=8)
+    (cb,) = contributed_callbacks(gan, TrainingContext(tmp_path, train, "mnist5k"))
+    assert isinstance(cb, GANDiagnostics) and cb.run_dir == tmp_path and cb.data_spec == "mnist5k"
+    assert cb.n == GAN_DIAGNOSTIC_SAMPLES and len(cb.real) == min(GAN_DIAGNOSTIC_SAMPLES, len(train))
+    assert cb.thresholds == Thresholds()
+    strict = Thresholds(warmup_steps=3)
+    (cb,) = contributed_callbacks(gan, TrainingContext(tmp_path, train, "mnist5k", strict))
+    assert cb.thresholds is strict
+    assert contributed_callbacks(gan, TrainingContext(None, train, "mnist5k")) == []
+    assert contributed_callbacks(gan, TrainingContext(tmp_path, train, "mnist5k", False)) == []
+    assert contributed_callbacks(genlab.create("vae", data=train), TrainingContext(tmp_path, train, "mnist5k")) == []
+
+
 def test_batch_size_defaults_to_the_models(small, tmp_path):
     train, _ = small
     model = genlab.create("ae", data=train, latent_dim=4)
@@ -92,7 +141,7 @@ def test_resume_continues_from_saved_step(small, tmp_path):
 def test_lr_schedule_is_applied_each_epoch_and_continues_on_resume(small, tmp_path):
     import lightning as L
 
-    from genlab.models.gan.core import linear_decay
+    from genlab.models.gan.game import linear_decay
 
     assert [linear_decay(0.5)(e / 10) for e in (0, 4, 5, 6, 9)] == pytest.approx([1, 1, 1, 0.8, 0.2])
     train, _ = small

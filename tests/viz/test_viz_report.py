@@ -53,3 +53,86 @@ def test_gallery_puts_figures_in_one_row():
     row = re.search(r'<div class="gallery">(.*?)</div>', html).group(1)
     assert row.count("<figure>") == 2 and "<figcaption>a: samples</figcaption>" in row
     assert "<figcaption>b &lt;x&gt;</figcaption>" in row and ".gallery{display:flex" in html
+
+
+# --------------------------------------------------------------------------- the run report's declared sections
+
+def _headings(html: str) -> list[str]:
+    return re.findall(r"<h2[^>]*>(.*?)</h2>", html)
+
+
+def _run(tmp_path, name, data, spec="mnist5k", **config):
+    import genlab
+    from genlab import runs
+
+    model = genlab.create(name, data=data, **config).eval()
+    runs.write_config(tmp_path / name, model, {"spec": spec}, {"epochs": 0})
+    return model, tmp_path / name
+
+
+def test_a_declared_section_is_drawn_exactly_for_models_that_can_encode(small, tmp_path, monkeypatch):
+    import genlab
+    from genlab.apps import sections
+    from genlab.apps.report import build_report
+    from genlab.registry import names
+
+    _, test = small
+    drawn = []
+
+    def draw(report, model, data, run_dir):
+        drawn.append(model.registry_name)
+        report.section("Fake codes", f"{len(data)} images")
+
+    sections.load_families()           # before the list is swapped: the families' declarations stay
+    fake = sections.Section("Fake codes", draw, needs=("encode",))
+    by_class = sections.Section("Fake classes", draw, label_space="classes")
+    monkeypatch.setattr(sections, "SECTIONS", [*sections.SECTIONS, fake, by_class])
+
+    encoders = []
+    for name in names():
+        model = genlab.create(name)
+        assert fake in sections.page(model)                      # declared for any model ...
+        assert fake.applies(model, test) == model.can("encode")  # ... drawn only where it can encode
+        encoders += [name] if fake.applies(model, test) else []
+    assert {"ae", "vae", "pca", "cvae"} <= set(encoders) and not {"gan", "dcgan", "cgan", "infogan"} & set(encoders)
+    # a label space of kind "classes": the class-conditional models, not infogan's code
+    assert by_class.applies(genlab.create("cvae"), test) and by_class.applies(genlab.create("cgan"), test)
+    assert not by_class.applies(genlab.create("infogan"), test) and not by_class.applies(genlab.create("vae"), test)
+
+    ae, ae_dir = _run(tmp_path, "conv-ae", test)
+    gan, gan_dir = _run(tmp_path, "gan", test)
+    html_ae = build_report(ae_dir, data=test, model=ae).read_text()
+    html_gan = build_report(gan_dir, data=test, model=gan).read_text()
+    assert drawn == ["conv-ae"]
+    assert "Fake codes" in _headings(html_ae) and "Fake codes" not in _headings(html_gan)
+    # between the image sections and the evaluation, in page order
+    assert _headings(html_ae)[:5] == ["Configuration", "Reconstructions", "Latent space", "Interpolation",
+                                      "Latent manifold"]
+    assert _headings(html_ae)[5] == "Fake codes"
+    assert _headings(html_gan)[:3] == ["Configuration", "Samples", "Latent manifold"]
+
+
+def test_report_sections_follow_the_page_order_and_skip_what_needs_missing_data(small, tmp_path):
+    from genlab.apps.report import build_report
+
+    _, test = small
+    vae, vae_dir = _run(tmp_path, "vae", test, latent_dim=2)
+    html = build_report(vae_dir, data=test, model=vae).read_text()
+    assert _headings(html) == ["Configuration", "Reconstructions", "Samples", "Latent space", "Interpolation",
+                               "Latent manifold"]
+    assert "Morphing through several digits" in html and "seed 0" not in html
+    # data that cannot be loaded: one note, the sections of held-out images are left out, samples stay
+    vae, gone = _run(tmp_path / "gone", "vae", test, spec="npz:" + str(tmp_path / "missing.npz"), latent_dim=2)
+    html = build_report(gone, model=vae).read_text()
+    assert html.count("Held-out data could not be loaded") == 1
+    assert _headings(html) == ["Configuration", "Samples"]
+
+
+def test_family_sections_are_found_by_name_and_class():
+    from genlab.apps import sections
+    from genlab.apps.sections.gan import gan_training
+    from genlab.apps.sections.vae_family import cvae_restyle, cvae_sections
+
+    assert sections.sections_for("cvae") == [cvae_sections, cvae_restyle]
+    assert gan_training in sections.sections_for("infogan") and gan_training not in sections.sections_for("vae")
+    assert sections.sections_for("conv-ae") == []

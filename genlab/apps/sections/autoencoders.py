@@ -1,5 +1,5 @@
 """Report sections of the autoencoder family: code activity (sparse-ae, ae), deep autoencoder
-against PCA (stacked-ae, deep-ae, seed 004) and noisy / denoised / clean rows (dae)."""
+against PCA (stacked-ae, deep-ae; Hinton & Salakhutdinov 2006) and noisy / denoised / clean rows (dae)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,14 +7,15 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ... import runs
 from ...data import ImageData, load_data
+from ...data.batches import batched
 from ...errors import GenlabError
 from ...metrics.image import psnr
 from ...models.autoencoders import active_units, firing
-from ...train import runs
 from ...viz import plots
 from ...viz.grids import labelled_rows
-from . import report_section
+from . import section
 
 
 def training_images(run_dir: Path, held_out: ImageData, limit: int = 4000) -> tuple[ImageData, str]:
@@ -27,11 +28,6 @@ def training_images(run_dir: Path, held_out: ImageData, limit: int = 4000) -> tu
     except (GenlabError, KeyError, TypeError):
         n = min(limit, len(held_out))
         return held_out.spread(limit), f"the held-out images themselves ({n}; training data unavailable)"
-
-
-@torch.no_grad()
-def _batched(fn, x: Tensor, device, size: int = 500) -> Tensor:
-    return torch.cat([fn(b.to(device)).cpu() for b in x.split(size)])
 
 
 def _per_pixel_mse(a: Tensor, b: Tensor) -> float:
@@ -61,21 +57,22 @@ def plain_twin(model, data: ImageData, epochs: int = 5, max_seconds: float = 8.0
     return twin.eval()
 
 
-@report_section("sparse-ae", "ae")
+@section("Code activity", needs=("encode", "reconstruct", "data"), models=("sparse-ae", "ae"))
 def code_activity(report, model, data, run_dir) -> None:
-    """Seed 001's figure: how many code units fire per image, with and without the sparsity term."""
+    """The sparse autoencoder's figure: how many code units fire per image, with and without the
+    sparsity term."""
     x = data.spread(500).x
     sigmoid = _code_is_sigmoid(model)
     rule = "its sigmoid output exceeds ½" if sigmoid else "its activation is not exactly 0"
-    codes = {model.registry_name: _batched(model.encode, x, model.device)}
-    recon = {model.registry_name: _batched(model.reconstruct, x, model.device)}
+    codes = {model.registry_name: batched(model.encode, x, device=model.device)}
+    recon = {model.registry_name: batched(model.reconstruct, x, device=model.device)}
     note = ""
     if model.registry_name == "sparse-ae":
         train_data, where = training_images(run_dir, data, limit=2000)
         with torch.enable_grad():
             twin = plain_twin(model, train_data)
-        codes["plain twin"] = _batched(twin.encode, x, model.device)
-        recon["plain twin"] = _batched(twin.reconstruct, x, model.device)
+        codes["plain twin"] = batched(twin.encode, x, device=model.device)
+        recon["plain twin"] = batched(twin.reconstruct, x, device=model.device)
         note = (f" The plain twin is the same network with the {model.config.sparsity} sparsity switched off, "
                 f"trained for a few seconds on {where}: the count a code of this shape reaches when nothing "
                 "asks it to be sparse.")
@@ -91,7 +88,7 @@ def code_activity(report, model, data, run_dir) -> None:
                                  xlabel="active code units"))
     report.image(plots.histogram(codes, bins=60, log=True,
                                  title="Code activations (all units, all images)", xlabel="activation"))
-    # one row per image, one column per unit, as in seed 001's activation figure (white: strong)
+    # one row per image, one column per unit, as in the usual activation figure (white: strong)
     maps = [a[:100].abs() / a[:100].abs().max().clamp_min(1e-12) for a in codes.values()]
     report.image(labelled_rows([m[None, None] for m in maps], list(codes), scale=2),
                  caption="Activation maps: 100 held-out images (rows) by code units (columns); white is the "
@@ -100,10 +97,11 @@ def code_activity(report, model, data, run_dir) -> None:
 
 # --------------------------------------------------------------------------- stacked-ae, deep-ae
 
-@report_section("stacked-ae", "deep-ae")
+@section("Deep autoencoder against PCA", needs=("encode", "reconstruct", "data"), models=("stacked-ae", "deep-ae"))
 @torch.no_grad()
 def against_pca(report, model, data, run_dir) -> None:
-    """Seed 004: the deep autoencoder's reconstructions beside PCA's with the same code size."""
+    """Hinton & Salakhutdinov (2006): the deep autoencoder's reconstructions beside PCA's with the
+    same code size."""
     x = data.x[:1000]
     code = int(model.encode(x[:1].to(model.device)).shape[1])
     train_data, where = training_images(run_dir, data)
@@ -112,15 +110,15 @@ def against_pca(report, model, data, run_dir) -> None:
     def linear(images: Tensor) -> Tensor:      # pixels live in [0, 1], as the sigmoid outputs do
         return pca.reconstruct(images).clamp(0, 1)
 
-    mse_ours = _per_pixel_mse(_batched(model.reconstruct, x, model.device), x)
-    mse_pca = _per_pixel_mse(_batched(linear, x, torch.device("cpu")), x)
+    mse_ours = _per_pixel_mse(batched(model.reconstruct, x, device=model.device), x)
+    mse_pca = _per_pixel_mse(batched(linear, x), x)
     show = data.spread(12).x
     report.section("Deep autoencoder against PCA",
-                   f"Seed 004 (Hinton & Salakhutdinov 2006): held-out digits, their reconstructions from this "
+                   f"Hinton & Salakhutdinov (2006): held-out digits, their reconstructions from this "
                    f"model's {code}-number code, and from PCA with {code} components fitted on {where} "
                    f"(clipped to [0, 1]). Mean squared error per pixel over {len(x)} held-out images: "
                    f"{mse_ours:.5f} ({model.registry_name}) against {mse_pca:.5f} (PCA).")
-    report.image(labelled_rows([show, _batched(model.reconstruct, show, model.device), linear(show)],
+    report.image(labelled_rows([show, batched(model.reconstruct, show, device=model.device), linear(show)],
                                ["original", model.registry_name, f"PCA {code}"]))
     report.table([{"model": model.registry_name, "code size": code, "held-out MSE per pixel": mse_ours},
                   {"model": "PCA", "code size": code, "held-out MSE per pixel": mse_pca}])
@@ -128,12 +126,12 @@ def against_pca(report, model, data, run_dir) -> None:
 
 # --------------------------------------------------------------------------- dae
 
-@report_section("dae")
+@section("Denoising", needs=("data",), models=("dae",))
 @torch.no_grad()
 def denoising(report, model, data, run_dir) -> None:
     x = data.x[:1000]
     noisy = model.corrupt(x, torch.Generator().manual_seed(0))
-    clean = _batched(model.denoise, noisy, model.device)
+    clean = batched(model.denoise, noisy, device=model.device)
     before, after = psnr(noisy, x), psnr(clean, x)
     show = torch.linspace(0, len(x) - 1, min(12, len(x))).long()
     report.section("Denoising",

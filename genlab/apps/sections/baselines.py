@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from ...viz.grids import grid_image, labelled_rows
-from . import report_section
+from . import section
 
 
-@report_section("mae")
+@section("Masked reconstruction", needs=("data",), models=("mae",))
 @torch.no_grad()
 def mae_sections(report, model, data, run_dir) -> None:
     x = data.spread(10).x.to(model.device)
@@ -22,7 +22,7 @@ def mae_sections(report, model, data, run_dir) -> None:
     report.image(labelled_rows([masked.cpu(), recon.cpu(), x.cpu()], ["masked", "reconstructed", "ground truth"]))
 
 
-@report_section("sparse-coding", "psd")
+@section("Dictionary atoms", needs=("decode", "data"), models=("sparse-coding", "psd"))
 @torch.no_grad()
 def atoms_section(report, model, data, run_dir) -> None:
     atoms = model.atoms().cpu()
@@ -45,7 +45,7 @@ def atoms_section(report, model, data, run_dir) -> None:
     report.image(labelled_rows(rows, labels))
 
 
-@report_section("pca", "gaussian")
+@section("Mean and eigen-images", models=("pca", "gaussian"))
 @torch.no_grad()
 def eigen_section(report, model, data, run_dir) -> None:
     k = min(15, int(model.rank))

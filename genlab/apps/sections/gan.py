@@ -1,19 +1,19 @@
 """Report section of every GAN: the game's curves, coverage per epoch, the warnings raised, and the
-fixed-noise grid's evolution (an animated GIF in the run folder and seed 003's strip of epochs)."""
+fixed-noise grid's evolution (an animated GIF in the run folder and a strip of chosen epochs)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from ... import runs
 from ...models.gan import GAN
-from ...train import runs
-from . import report_section
+from . import section
 
 MAX_EMBEDDED_GIF = 4 * 2 ** 20          # bytes
 
 
 # by class, so every GAN registered later gets it too; the names keep the section attached to
 # them even if one of them stops deriving from GAN
-@report_section("gan", "dcgan", "cgan", "acgan", "infogan", GAN)
+@section("GAN training", classes=(GAN,), models=("gan", "dcgan", "cgan", "acgan", "infogan"))
 def gan_training(report, model, data, run_dir) -> None:
     from ...io import read_json
     from ...train.diagnostics import Thresholds, all_warnings, read_history
@@ -25,7 +25,7 @@ def gan_training(report, model, data, run_dir) -> None:
     loss = getattr(model.config, "loss", "")
     recorded = read_json(run_dir / "diagnostics.json") if (run_dir / "diagnostics.json").is_file() else {}
     if history:
-        num_classes = getattr(model.config, "num_classes", 0) or None
+        num_classes = model.config.num_classes or None
         warnings = recorded.get("warnings") if recorded else all_warnings(history, loss, num_classes, Thresholds())
         scores = ("probabilities that an image is real" if loss in ("minimax", "nonsaturating")
                   else "raw critic scores (not probabilities)")
@@ -53,8 +53,8 @@ def gan_training(report, model, data, run_dir) -> None:
     if strip is not None:
         where = gif.relative_to(run_dir) if gif else "samples/evolution.gif"
         report.section("Evolution of the fixed-noise samples",
-                       "The same 64 noise vectors decoded after chosen epochs (seed 003 shows epochs 1, 2, 3, 10 "
-                       f"and 100), then every epoch as an animation (also saved as {where}).")
+                       "The same 64 noise vectors decoded after chosen epochs (1, 2, 3, 10 and 100 where the run "
+                       f"has them, and the last), then every epoch as an animation (also saved as {where}).")
         report.image(strip)
         # a long run's animation can weigh megabytes: embed it only while the report stays light
         if gif is not None and gif.stat().st_size <= MAX_EMBEDDED_GIF:

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import torch
 
+from ...data.batches import batched
 from ...errors import GenlabError
 from ...metrics.sample import matched_code_agreement, requested_class_accuracy
 from ...viz.grids import labelled_rows
-from . import report_section
-
-
-def _class_names(model, data) -> list[str]:
-    names = list(data.classes or [])
-    return names if len(names) == model.num_classes else [str(c) for c in range(model.num_classes)]
+from . import label_names, section
 
 
 def cached_judge(run_dir, model):
     """The cached judge for the run's data and image shape, or (None, why): a report never trains one."""
+    from ... import runs
     from ...metrics.judge import get_judge
-    from ...train import runs
 
     try:
         spec = (runs.read_config(run_dir).get("data") or {}).get("spec")
@@ -31,19 +27,19 @@ def cached_judge(run_dir, model):
 
 @torch.no_grad()
 def judged_samples(model, judge, per_class: int = 100, seed: int = 0, batch: int = 500) -> dict:
-    """``per_class`` samples of each class (cgan, acgan) or of each categorical-code value (infogan),
-    labelled by ``judge``. Returns the requested labels, the judge's labels and the figure:
-    ``accuracy`` (requested-class accuracy) for conditional models, ``agreement`` (matched code
-    agreement) for infogan, where code values carry no class names."""
-    k = model.num_classes
+    """``per_class`` samples of each value of the model's label space (classes: cgan, acgan; a
+    categorical code: infogan), labelled by ``judge``. Returns the requested labels, the judge's
+    labels and the figure: ``accuracy`` (requested-class accuracy) for labels that are classes,
+    ``agreement`` (matched code agreement) for a code, whose values carry no class names."""
+    space = model.label_space
+    k = space.size
     torch.manual_seed(seed)
     requested = torch.arange(k).repeat_interleave(per_class)
-    images = torch.cat([model.sample(len(requested[i:i + batch]), y=requested[i:i + batch]).cpu()
-                        for i in range(0, len(requested), batch)])
+    images = batched(lambda y: model.sample(len(y), y=y), requested, batch)
     judged = judge.predict(images).cpu()
     out = {"requested": requested, "judged": judged, "n": len(requested),
            "classes_found": int(judged.unique().numel())}
-    if getattr(model, "conditional", False):
+    if space.kind == "classes":
         out.update(requested_class_accuracy(requested, judged, k))
     else:
         out.update(matched_code_agreement(requested, judged, k, judge.num_classes))
@@ -54,15 +50,15 @@ def judged_samples(model, judge, per_class: int = 100, seed: int = 0, batch: int
 def code_reading(model, x, y, batch: int = 500) -> dict:
     """Q's categorical code of labelled images matched to their labels (``matched_code_agreement``):
     infogan's Q as an unsupervised classifier; the labels only score it."""
-    codes = torch.cat([model.infer_codes(x[i:i + batch])[0].cpu() for i in range(0, len(x), batch)])
-    return matched_code_agreement(codes, y, model.num_classes, max(int(y.max()) + 1, 1))
+    codes = batched(lambda images: model.infer_codes(images)[0], x, batch, device=model.device)
+    return matched_code_agreement(codes, y, model.label_space.size, max(int(y.max()) + 1, 1))
 
 
-@report_section("cgan", "acgan")
+@section("Digits on demand", needs=("sample", "data"), models=("cgan", "acgan"), label_space="classes")
 @torch.no_grad()
 def conditional_sections(report, model, data, run_dir) -> None:
-    names = _class_names(model, data)
-    k, per_row = model.num_classes, 10
+    names = label_names(model, data)
+    k, per_row = model.label_space.size, 10
     torch.manual_seed(0)
     images = model.sample(k * per_row, y=torch.arange(k).repeat_interleave(per_row)).cpu()
     report.section("Digits on demand", f"Row = requested class: {per_row} samples each, z ~ N(0, I), generated "
@@ -77,16 +73,20 @@ def conditional_sections(report, model, data, run_dir) -> None:
                 f"class) as the requested class; classes it finds among them: {got['classes_found']}/{k}.")
     report.table([{"class": names[c], "judged as requested": "n/a" if a is None else f"{a:.1%}"}
                   for c, a in enumerate(got["per_class"])])
-    if hasattr(model, "classify") and data.y is not None:
-        x, y = data.x[:1000], data.y[:1000]
-        acc = float((model.classify(x).cpu() == y).float().mean())
-        report.text(f"AC-GAN's own auxiliary classifier on {len(x)} held-out images: {acc:.1%} correct.")
 
 
-@report_section("infogan")
+@section("Auxiliary classifier", needs=("labels",), models=("acgan",))
+@torch.no_grad()
+def auxiliary_classifier(report, model, data, run_dir) -> None:
+    x, y = data.x[:1000], data.y[:1000]
+    acc = float((batched(model.classify, x, device=model.device) == y).float().mean())
+    report.text(f"AC-GAN's own auxiliary classifier on {len(x)} held-out images: {acc:.1%} correct.")
+
+
+@section("Categorical code", needs=("data",), models=("infogan",), label_space="code")
 @torch.no_grad()
 def infogan_sections(report, model, data, run_dir) -> None:
-    k = model.num_classes
+    k = model.label_space.size
     walk = model.traverse_codes(n_noise=10, steps=10)
     report.section("Categorical code", f"Row = value of c1 (0…{k - 1}); columns = different noise z, the same in "
                    "every row; continuous codes 0. Trained without labels: if c1 captured the digit class, each "
@@ -94,7 +94,8 @@ def infogan_sections(report, model, data, run_dir) -> None:
     report.image(labelled_rows(list(walk["categorical"].cpu()), [f"c1={c}" for c in range(k)]))
     for j in range(model.config.continuous):
         report.section(f"Continuous code c{j + 2}", f"Row = value of c1; columns: c{j + 2} from −2 to 2 (trained on "
-                       "−1…1), one z, the other continuous codes 0. The paper's MNIST codes came out as slant and width.")
+                       "−1…1), one z, the other continuous codes 0. The paper's MNIST codes came out as slant and "
+                       "width.")
         report.image(labelled_rows(list(walk[f"continuous_{j + 1}"].cpu()), [f"c1={c}" for c in range(k)]))
     judge, why = cached_judge(run_dir, model)
     lines = []

@@ -5,20 +5,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ...data.batches import batched
 from ...viz.grids import labelled_rows
-from . import report_section
+from . import label_names, section
 
 
-def _class_names(model, data) -> list[str]:
-    names = list(data.classes or [])
-    return names if len(names) == model.num_classes else [str(c) for c in range(model.num_classes)]
-
-
-@report_section("cvae")
+@section("Digits on demand", needs=("sample", "data"), models=("cvae",), label_space="classes")
 @torch.no_grad()
 def cvae_sections(report, model, data, run_dir) -> None:
-    names = _class_names(model, data)
-    k, per_row = model.num_classes, 10
+    names = label_names(model, data)
+    k, per_row = model.label_space.size, 10
     torch.manual_seed(0)
     y = torch.arange(k).repeat_interleave(per_row)
     images = model.sample(len(y), y=y).cpu().view(k, per_row, *model.image_shape)
@@ -26,8 +22,12 @@ def cvae_sections(report, model, data, run_dir) -> None:
                    "decoded with that label.")
     report.image(labelled_rows(list(images), names))
 
-    if data.y is None:
-        return
+
+@section("Restyle", needs=("labels",), models=("cvae",), label_space="classes")
+@torch.no_grad()
+def cvae_restyle(report, model, data, run_dir) -> None:
+    names = label_names(model, data)
+    k = model.label_space.size
     # the first held-out image of a few different classes, each redrawn as every class
     firsts = [int((data.y == c).nonzero()[0, 0]) for c in range(k) if (data.y == c).any()][:: max(1, k // 3)][:3]
     rows, labels = [], []
@@ -53,15 +53,15 @@ def _code_colours(indices: torch.Tensor, num_codes: int, size: tuple[int, int]) 
     return F.interpolate(rgb, size=size, mode="nearest")
 
 
-@report_section("vq-vae")
+@section("Codebook", needs=("data",), models=("vq-vae",))
 @torch.no_grad()
 def vqvae_sections(report, model, data, run_dir) -> None:
     from matplotlib.figure import Figure
 
     from ...nn import perplexity
 
-    x = data.x[:2000].to(model.device)
-    indices = torch.cat([model.encode_indices(x[i:i + 500]) for i in range(0, len(x), 500)]).cpu()
+    x = data.x[:2000]
+    indices = batched(model.encode_indices, x, device=model.device)
     k = model.config.num_codes
     counts = torch.bincount(indices.flatten(), minlength=k)
     used = int((counts > 0).sum())
@@ -88,7 +88,7 @@ def vqvae_sections(report, model, data, run_dir) -> None:
     report.code("\n".join(" ".join(f"{v:3d}" for v in row) for row in idx[0].tolist()))
 
 
-@report_section("wae")
+@section("Codes against the prior", needs=("encode", "data"), models=("wae",))
 @torch.no_grad()
 def wae_sections(report, model, data, run_dir) -> None:
     from ...models.wae import mmd

@@ -1,6 +1,6 @@
-"""The GAN family: losses, the vanilla GAN, DCGAN (conditional and structured models beside them)."""
-from . import core, dcgan, losses  # noqa: F401
-from . import conditional, infogan  # noqa: F401
-from .core import GAN, GANConfig
+"""The GAN family: the game (losses, recipes, the two-player base) and one file per model."""
+from . import game  # noqa: F401
+from . import acgan, cgan, dcgan, infogan, vanilla  # noqa: F401
+from .game import GAN, DCGANConfig, GANConfig, recipe
 
-__all__ = ["GAN", "GANConfig"]
+__all__ = ["GAN", "GANConfig", "DCGANConfig", "recipe"]

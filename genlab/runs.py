@@ -1,12 +1,18 @@
-"""Run folders: runs/NAME/{config.json, model.safetensors, checkpoint.safetensors, metrics.csv, samples/, report.html}."""
+"""Run folders: runs/NAME/{config.json, model.safetensors, checkpoint.safetensors, metrics.csv, samples/, report.html}.
+
+``create`` (a registered name and its config values -> a model) and ``load`` (a run folder -> the
+trained model) sit here, in the ground layer beside the registry: a run folder stores exactly a
+registered name and its config, so ``load`` is ``create`` plus the weights, and anything above the
+registry (train, apps, cli) can build or load a model without importing a higher layer."""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from .._version import __version__
-from ..errors import RunFolderError
-from ..io import read_json, write_json
+from ._version import __version__
+from .errors import CheckpointError, RunFolderError
+from .io import load_tensors, load_tree, read_json, write_json
+from .registry import get
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -59,8 +65,6 @@ def read_config(run_dir: str | Path) -> dict:
 def create(name: str, data=None, **config_values):
     """Build a registered model; keyword arguments are validated against its config dataclass.
     With ``data`` (an ImageData) the image shape and number of classes are taken from it."""
-    from ..registry import get
-
     entry = get(name)
     if data is not None:
         config_values.setdefault("image_shape", tuple(data.shape))
@@ -70,9 +74,6 @@ def create(name: str, data=None, **config_values):
 
 def load(run_dir: str | Path):
     """The trained model of a run folder (config.json + model.safetensors); runs no code from files."""
-    from ..errors import CheckpointError
-    from ..io import load_tensors, load_tree
-
     run_dir = Path(run_dir)
     info = read_config(run_dir)
     model = create(info["model"], **info["config"])

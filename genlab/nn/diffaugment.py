@@ -9,8 +9,11 @@ Policies (comma-separated, in this order): ``color`` (brightness ± 0.5, saturat
 contrast × U(0.5, 1.5)), ``translation`` (shift by up to 1/8 of the side, filled with black, −1),
 ``cutout`` (a square of half the side set to 0, at a random place). Images are in [−1, 1].
 
-It is an ``nn.Module`` without parameters placed first in D: active in training mode only, so
-sampling, ``classify`` and inversion see D unchanged, and saved weights are not affected.
+The discriminators of ``genlab.nn.gan`` call :func:`augment` first thing in their forward while
+training (``augment=`` in their constructor), so every head and every caller of D (the score, AC-GAN's
+classifier, InfoGAN's Q, the gradient penalty) sees augmented images, and in eval mode (sampling,
+``classify``, inversion) D sees them unchanged. Nothing here has parameters: saved weights are the
+same with or without it.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 
 POLICIES = ("color", "translation", "cutout")
 
@@ -70,20 +73,25 @@ def cutout(x: Tensor, ratio: float = 0.5) -> Tensor:
 OPS = {"color": color, "translation": translation, "cutout": cutout}
 
 
+def augment(x: Tensor, policy: tuple[str, ...]) -> Tensor:
+    """``x`` through each transformation of ``policy`` in turn (a parsed policy; () leaves it)."""
+    for name in policy:
+        x = OPS[name](x)
+    return x
+
+
 class DiffAugment(nn.Module):
+    """:func:`augment` as a module: active in training mode only."""
+
     def __init__(self, policy: str | tuple[str, ...]):
         super().__init__()
         self.policy = parse_policy(policy) if isinstance(policy, str) else tuple(policy)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training:
-            return x
-        for name in self.policy:
-            x = OPS[name](x)
-        return x
+        return augment(x, self.policy) if self.training else x
 
     def extra_repr(self) -> str:
         return ",".join(self.policy)
 
 
-__all__ = ["DiffAugment", "POLICIES", "color", "cutout", "parse_policy", "translation"]
+__all__ = ["DiffAugment", "POLICIES", "augment", "color", "cutout", "parse_policy", "translation"]
