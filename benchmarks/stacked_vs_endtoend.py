@@ -1,4 +1,4 @@
-"""Greedy layer-wise pretraining against end-to-end training and PCA (seed 004, Hinton &
+"""Greedy layer-wise pretraining against end-to-end training and PCA (Hinton &
 Salakhutdinov 2006): for each code size, a `stacked-ae` and a `deep-ae` with the same layer sizes,
 activations, learning rate and number of epochs, and a PCA with as many components, all fitted on
 the mnist5k train split (PCA's reconstructions clipped to [0, 1], like the autoencoders' sigmoid

@@ -1,15 +1,15 @@
 """Convolution arithmetic: output sizes of conv / transposed-conv / pooling layers, with the formula spelled out.
 
-Seed 000 ("Convolutional parameters", "Transposed convolution"):
+Dumoulin & Visin, "A guide to convolution arithmetic for deep learning" (2016):
 
     conv   out = floor((in + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1
-                 (the slides' (in − kernel + 2·padding) / stride + 1 when dilation = 1)
+                 (the textbook (in − kernel + 2·padding) / stride + 1 when dilation = 1)
     convT  out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1
-                 (the slides' (in − 1)·stride − 2·padding + kernel + output_padding)
+                 (the textbook (in − 1)·stride − 2·padding + kernel + output_padding)
     pool   the conv formula with stride = kernel by default (PyTorch's MaxPool2d / AvgPool2d)
 
 The size functions work on one dimension; `trace` applies them to a whole stack, square or H×W.
-`transpose_conv_explain` replays the slides' worked example: every input value times the kernel is
+`transpose_conv_explain` replays a worked example (a 3×3 input, a 2×2 kernel): every input value times the kernel is
 added into the output at (i·stride, j·stride), then padding crops the border.
 
 Only numpy here; the tests check every formula against real torch layers.
@@ -26,7 +26,7 @@ import numpy as np
 from .errors import ConfigError
 
 __all__ = [
-    "CONV_FORMULA", "CONV_TRANSPOSE_FORMULA", "POOL_FORMULA", "TRACE_GRAMMAR", "SEED_INPUT", "SEED_KERNEL",
+    "CONV_FORMULA", "CONV_TRANSPOSE_FORMULA", "POOL_FORMULA", "TRACE_GRAMMAR", "EXAMPLE_INPUT", "EXAMPLE_KERNEL",
     "Layer", "TraceRow",
     "conv2d_output_size", "conv2d_output_size_formula",
     "conv_transpose2d_output_size", "conv_transpose2d_output_size_formula",
@@ -39,9 +39,9 @@ CONV_FORMULA = "out = floor((in + 2·padding − dilation·(kernel−1) − 1) /
 CONV_TRANSPOSE_FORMULA = "out = (in − 1)·stride − 2·padding + dilation·(kernel−1) + output_padding + 1"
 POOL_FORMULA = CONV_FORMULA + "   (stride defaults to kernel)"
 
-# The worked example of seed 000.
-SEED_INPUT = ((2, 3, 1), (0, 4, 2), (1, 6, 7))
-SEED_KERNEL = ((1, 2), (3, 4))
+# The default worked example of `genlab conv --explain`.
+EXAMPLE_INPUT = ((2, 3, 1), (0, 4, 2), (1, 6, 7))
+EXAMPLE_KERNEL = ((1, 2), (3, 4))
 
 Size = Union[int, tuple[int, int]]
 
@@ -487,23 +487,24 @@ def _matrix(value, name: str) -> np.ndarray:
     if m.dtype.kind not in "iuf":
         raise ConfigError(f"{name} must hold numbers, got {value!r}")
     if m.dtype.kind == "f" and np.all(m == np.round(m)):
-        m = m.astype(np.int64)  # "2,3,1" typed on the command line reads as floats; keep the slides' integers
+        m = m.astype(np.int64)  # "2,3,1" typed on the command line reads as floats; keep them integers
     return m
 
 
 def transpose_conv_explain(input=None, kernel=None, stride: int = 1, padding: int = 0,
                            output_padding: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Transposed convolution step by step, as on the seed-000 slides; returns (result, steps).
+    """Transposed convolution step by step, placement by placement; returns (result, steps).
 
     Every input[i, j] times the kernel is added into the output at rows i·stride…, cols j·stride…;
     overlapping placements are summed. output_padding then appends zero rows/columns at the
     bottom/right and padding crops that many rows/columns from every side — in this order, which is
     PyTorch's: with padding ≥ output_padding the "extra" bottom row is a real row the crop would
     otherwise have removed. `input` and `kernel` are 2-D arrays, nested lists or "1,2;3,4" strings;
-    they default to the slides' 3×3 input and 2×2 kernel. Each step is a text block (a line and a grid).
+    they default to :data:`EXAMPLE_INPUT` (3×3) and :data:`EXAMPLE_KERNEL` (2×2). Each step is a
+    text block (a line and a grid).
     """
-    x = _matrix(SEED_INPUT if input is None else input, "input")
-    w = _matrix(SEED_KERNEL if kernel is None else kernel, "kernel")
+    x = _matrix(EXAMPLE_INPUT if input is None else input, "input")
+    w = _matrix(EXAMPLE_KERNEL if kernel is None else kernel, "kernel")
     (ih, iw), (kh, kw) = x.shape, w.shape
     # Validates stride, padding and output_padding and gives the final size before any work is done.
     out_h, text_h = _conv_transpose(ih, kh, stride, padding, output_padding, what="transposed conv (rows)")

@@ -1,4 +1,4 @@
-"""Convolution arithmetic: the seed-000 worked example, every formula against real torch layers, the CLI."""
+"""Convolution arithmetic: the worked example, every formula against real torch layers, the CLI."""
 import argparse
 import itertools
 
@@ -21,10 +21,10 @@ STRIDE1 = [[2, 7, 7, 2], [6, 21, 25, 8], [1, 20, 41, 22], [3, 22, 45, 28]]
 STRIDE2 = [[2, 4, 3, 6, 1, 2], [6, 8, 9, 12, 3, 4], [0, 0, 4, 8, 2, 4],
            [0, 0, 12, 16, 6, 8], [1, 2, 6, 12, 7, 14], [3, 4, 18, 24, 21, 28]]
 S2 = np.array(STRIDE2)
-OP1 = np.pad(S2, ((0, 1), (0, 1)))  # slides: output padding adds a zero row and column at the bottom/right
+OP1 = np.pad(S2, ((0, 1), (0, 1)))  # output padding adds a zero row and column at the bottom/right
 
-# (stride, padding, output_padding) -> the slides' matrix
-SLIDES = {
+# (stride, padding, output_padding) -> the worked example's result
+WORKED = {
     (1, 0, 0): np.array(STRIDE1),
     (2, 0, 0): S2,
     (2, 1, 0): S2[1:-1, 1:-1],
@@ -43,9 +43,9 @@ def torch_transpose(x, w, stride, padding, output_padding):
 # ---------------------------------------------------------------- the worked example
 
 
-@pytest.mark.parametrize("stride,padding,output_padding", list(SLIDES))
+@pytest.mark.parametrize("stride,padding,output_padding", list(WORKED))
 def test_worked_example_matches_slides_and_torch(stride, padding, output_padding):
-    expected = SLIDES[(stride, padding, output_padding)]
+    expected = WORKED[(stride, padding, output_padding)]
     result, steps = transpose_conv_explain(INPUT, KERNEL, stride, padding, output_padding)
     np.testing.assert_array_equal(result, expected)
     np.testing.assert_array_equal(torch_transpose(INPUT, KERNEL, stride, padding, output_padding), expected)
@@ -56,11 +56,11 @@ def test_worked_example_matches_slides_and_torch(stride, padding, output_padding
 
 
 def test_worked_example_sizes_and_special_cases():
-    assert SLIDES[(2, 1, 0)].shape == (4, 4) and SLIDES[(2, 2, 0)].tolist() == [[4, 8], [12, 16]]
+    assert WORKED[(2, 1, 0)].shape == (4, 4) and WORKED[(2, 2, 0)].tolist() == [[4, 8], [12, 16]]
     assert OP1.shape == (7, 7) and not OP1[-1].any() and not OP1[:, -1].any()
 
 
-def test_explain_defaults_to_the_seed_example_and_shows_each_placement():
+def test_explain_defaults_to_the_worked_example_and_shows_each_placement():
     result, steps = transpose_conv_explain()
     np.testing.assert_array_equal(result, STRIDE1)
     assert result.dtype.kind == "i"
@@ -169,7 +169,7 @@ def test_formula_texts_carry_the_numbers():
     assert conv_transpose2d_output_size_formula(7, 3, 2, 1, 1) == "out = (7 − 1)·2 − 2·1 + 1·(3−1) + 1 + 1 = 14"
     assert pool2d_output_size_formula(28, 2) == "out = floor((28 + 2·0 − 1·(2−1) − 1) / 2) + 1 = 14"
     assert pool2d_output_size_formula(5, 2, ceil_mode=True).startswith("out = ceil(")
-    # the slides' simpler form: (in − k + 2p)/s + 1 for dilation 1
+    # the textbook's simpler form: (in − k + 2p)/s + 1 for dilation 1
     assert conv2d_output_size(32, 5) == 32 - 5 + 1
 
 

@@ -38,14 +38,14 @@ from .. import runs
 from ..errors import CapabilityError, GenlabError, RunFolderError
 from ..metrics.sample import duplicate_reference
 from ..viz.plots import new_figure
-from ..train.diagnostics import (PROBABILITY_LOSSES, Thresholds, all_warnings, epoch_warnings, fixed_samples,
-                                 read_history, sample_health)
+from ..models.gan.game import PROBABILITY_LOSSES
+from ..train.diagnostics import Thresholds, all_warnings, epoch_warnings, fixed_samples, read_history, sample_health
 
 __all__ = ["diagnose", "format_summary", "oscillation", "diagnostics_figure", "choose_epochs", "epoch_strip",
            "evolution_gif", "require_gan_run", "VERDICTS"]
 
 VERDICTS = ("mode collapse", "vanishing gradients", "non-convergence", "healthy")
-SEED_EPOCHS = (1, 2, 3, 10, 100)     # seed 003's Adam/SGD figures show these epochs
+STRIP_EPOCHS = (1, 2, 3, 10, 100)    # epochs the strip shows where they exist: early change, then the long run
 MIN_OSCILLATION_EPOCHS = 6
 
 
@@ -303,8 +303,8 @@ def _previews(run_dir: Path) -> dict[int, Path]:
     return dict(sorted(out.items()))
 
 
-def choose_epochs(available, wanted=SEED_EPOCHS, count: int = 5) -> list[int]:
-    """Seed 003's epochs 1, 2, 3, 10, 100 where they exist, the last epoch, and evenly spaced
+def choose_epochs(available, wanted=STRIP_EPOCHS, count: int = 5) -> list[int]:
+    """Epochs 1, 2, 3, 10, 100 (:data:`STRIP_EPOCHS`) where they exist, the last epoch, and evenly spaced
     epochs until ``count`` are chosen."""
     avail = sorted(set(int(e) for e in available))
     if not avail:
@@ -342,8 +342,9 @@ def _captioned(im: Image.Image, caption: str, mode: str) -> Image.Image:
 
 
 def epoch_strip(run_dir: str | Path, epochs: list[int] | None = None, width: int = 256, save: bool = True):
-    """The fixed-noise preview grids of chosen epochs side by side (seed 003's figure); writes
-    samples/strip.png and returns its path (or the image with ``save=False``); None without previews."""
+    """The fixed-noise preview grids of chosen epochs side by side (how the samples of one fixed
+    noise change over training); writes samples/strip.png and returns its path (or the image with
+    ``save=False``); None without previews."""
     previews = _previews(Path(run_dir))
     chosen = [e for e in (epochs or choose_epochs(previews)) if e in previews]
     if not chosen:

@@ -24,13 +24,13 @@ from ..errors import ConfigError, RunFolderError
 ADAM_VS_SGD_EPOCHS = 12
 ADAM_VS_SGD_WIDTH = 16
 ADAM_VS_SGD_BATCH = 64
-SEED_LR = 2e-4                        # DCGAN's learning rate for both players (Radford et al. 2016)
+DCGAN_LR = 2e-4                       # DCGAN's learning rate for both players (Radford et al. 2016)
 
 
-def adam_vs_sgd_setups(loss: str = "nonsaturating", sgd_lr: float = SEED_LR) -> dict[str, dict]:
+def adam_vs_sgd_setups(loss: str = "nonsaturating", sgd_lr: float = DCGAN_LR) -> dict[str, dict]:
     """The three runs' config values (the rest is DCGAN's defaults)."""
     return {
-        "adam": {"loss": loss, "optimizer": "adam", "lr": SEED_LR, "beta1": 0.5, "beta2": 0.999},
+        "adam": {"loss": loss, "optimizer": "adam", "lr": DCGAN_LR, "beta1": 0.5, "beta2": 0.999},
         "sgd": {"loss": loss, "optimizer": "sgd", "lr": sgd_lr},
         "wgan-gp": {"loss": "wgan-gp"},
     }
@@ -38,7 +38,7 @@ def adam_vs_sgd_setups(loss: str = "nonsaturating", sgd_lr: float = SEED_LR) -> 
 
 def adam_vs_sgd(out: str | Path = "runs/adam-vs-sgd", epochs: int = ADAM_VS_SGD_EPOCHS, n_train: int | None = None,
                 width: int = ADAM_VS_SGD_WIDTH, batch_size: int = ADAM_VS_SGD_BATCH, loss: str = "nonsaturating",
-                sgd_lr: float = SEED_LR, n_eval: int = 1000, seed: int = 0, data_spec: str = "mnist5k",
+                sgd_lr: float = DCGAN_LR, n_eval: int = 1000, seed: int = 0, data_spec: str = "mnist5k",
                 threads: int = 1, overwrite: bool = False, progress: bool = False, log=print) -> dict:
     """Train the three runs into ``out/{adam,sgd,wgan-gp}`` and write ``out/comparison.{json,md,html}``.
 
@@ -71,11 +71,11 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
     from ..train import train
     from ..io import write_json
     from ..metrics.judge import get_judge
-    from ..models.gan.game import recipe
+    from ..models.gan.game import PROBABILITY_LOSSES, recipe
     from ..train.diagnostics import read_history
     from .diagnose import diagnose
 
-    if loss not in ("minimax", "nonsaturating"):
+    if loss not in PROBABILITY_LOSSES:
         raise ConfigError(f"--loss must be minimax or nonsaturating (the objectives this comparison uses), got {loss!r}")
     for name, value in (("--epochs", epochs), ("--width", width), ("--batch-size", batch_size)):
         if value < 1:
@@ -117,7 +117,7 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
         results[name]["finding"] = _finding(name, results[name])
 
     comparison = {
-        "experiment": "adam-vs-sgd", "seed_reference": "DCGAN on MNIST, Adam vs SGD at lr 0.0002",
+        "experiment": "adam-vs-sgd", "reference": "DCGAN on MNIST, Adam vs SGD at lr 0.0002",
         "date": _dt.date.today().isoformat(),
         "machine": {"cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(),
                     "torch": _torch_version()},

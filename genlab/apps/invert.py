@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.batches import batched
 from ..errors import CapabilityError, CheckpointError, ConfigError
 from ..io import load_tensors, read_json, save_tensors, write_json
+from ..models.gan import GAN
 from ..nn import ConvEncoder
 from .common import frozen, seeded
 
@@ -37,11 +39,10 @@ ENCODER_FOLDER = "inversion-encoder"
 
 # ------------------------------------------------------------------------------ the generator
 
-def _own_prior(model):
-    """The generator's own prior over its whole input (a GAN's ``noise(n, y)``: z, and InfoGAN's
-    codes beside it), or None for a model whose code is z ~ N(0, I) alone."""
-    noise = getattr(model, "noise", None)
-    return noise if callable(noise) else None
+def has_prior_noise(model) -> bool:
+    """Whether the model draws its generator's whole input from its own prior, ``noise(n, y)`` (a
+    GAN: z, and InfoGAN's codes beside it); any other generator's code is z ~ N(0, I) alone."""
+    return isinstance(model, GAN)
 
 
 def _by_class(model) -> bool:
@@ -59,10 +60,9 @@ def check_generator(model) -> int:
     size = getattr(model.config, "latent_dim", None)
     if not size:
         raise CapabilityError(f"model {name!r} has no latent_dim in its config, so there is no code to search")
-    noise = _own_prior(model)
-    if noise is not None:                            # the generator's whole input (InfoGAN adds its codes to z)
+    if has_prior_noise(model):                       # the generator's whole input (InfoGAN adds its codes to z)
         with seeded(model, None):
-            return int(noise(1)[0].shape[1])
+            return int(model.noise(1)[0].shape[1])
     return int(size)
 
 
@@ -84,10 +84,9 @@ def prior(model, n: int, d: int, y=None) -> tuple[Tensor, Tensor | None]:
     """``n`` codes from the generator's own prior (its ``noise``, else N(0, I)) on the CPU, and the
     labels they are drawn with for a generator conditioned on classes (``y``, else drawn
     uniformly). Uses the global RNG: callers seed it."""
-    noise = _own_prior(model)
-    if noise is None:
+    if not has_prior_noise(model):
         return torch.randn(n, d), (None if y is None else model.require_labels(y, n).cpu())
-    z, y = noise(n) if y is None else noise(n, y)
+    z, y = model.noise(n) if y is None else model.noise(n, y)
     return z.cpu(), (y.cpu() if _by_class(model) and y is not None else None)
 
 
@@ -245,10 +244,8 @@ def _load_encoder(folder: Path, fingerprint: str, wanted: dict):
     return encoder.eval(), {**info, "cached": True}
 
 
-@torch.no_grad()
 def encode_with(encoder: LatentEncoder, x: Tensor, batch_size: int = 500) -> Tensor:
-    dev = next(encoder.parameters()).device
-    return torch.cat([encoder(x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
+    return batched(encoder, x, batch_size, next(encoder.parameters()).device)
 
 
 # ------------------------------------------------------------------------------- inversion
@@ -358,5 +355,5 @@ def _write(out: Path, x: Tensor, results: dict[str, Inversion], figures: dict, n
     write_json(out / "invert.json", figures)
 
 
-__all__ = ["METHODS", "check_generator", "generator_labels", "prior", "optimize_codes", "LatentEncoder", "train_encoder", "get_encoder",
-           "invert", "invert_images", "parse_methods", "Inversion"]
+__all__ = ["METHODS", "has_prior_noise", "check_generator", "generator_labels", "prior", "optimize_codes",
+           "LatentEncoder", "train_encoder", "get_encoder", "invert", "invert_images", "parse_methods", "Inversion"]

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..data import ImageData
+from ..data.batches import batched
 from ..errors import ConfigError, DataError
 from .common import seeded
 
@@ -150,12 +151,10 @@ def _code_shape(model, x: Tensor) -> tuple:
     return tuple(model.encode(x.to(model.device)).shape[1:])
 
 
-@torch.no_grad()
 def codes(model, data: ImageData, limit: int = 2000, batch_size: int = 500) -> Tensor:
     encode = model.require("encode", "latent codes need an encoder")
     x = data.x[:limit]
-    return torch.cat([encode(x[i:i + batch_size].to(model.device)).flatten(1).cpu()
-                      for i in range(0, len(x), batch_size)])
+    return batched(lambda b: encode(b).flatten(1), x, batch_size, model.device)
 
 
 def pick_pair(data: ImageData, first: int | None = 7, second: int | None = 8) -> tuple[Tensor, Tensor, str]:
@@ -304,7 +303,8 @@ def group_mask(data: ImageData, spec: str) -> Tensor:
 
 @torch.no_grad()
 def attribute_vector(model, data: ImageData, plus: str, minus: str) -> Tensor:
-    """Mean code of group ``plus`` minus mean code of group ``minus`` (seeds 003/004)."""
+    """Mean code of group ``plus`` minus mean code of group ``minus`` (the attribute
+    vectors of Radford et al. 2016 and White 2016)."""
     z = codes(model, data, limit=len(data))
     return z[group_mask(data, plus)].mean(0) - z[group_mask(data, minus)].mean(0)
 

@@ -1,4 +1,4 @@
-"""A Keras-style layer table (seed 000's model.summary()) via torchinfo."""
+"""A layer table like Keras's ``model.summary()``, via torchinfo."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Seed 000's weighting comparison: VAEs trained with total = k1·r_loss + k2·kl_loss for several
+"""The reconstruction/KL weighting comparison: VAEs trained with total = k1·r_loss + k2·kl_loss for several
 (k1, k2), shown side by side: the 2-D latent of held-out digits and samples from the prior.
 
 A large k1 privileges reconstruction (clusters spread out, holes between them, poor samples);

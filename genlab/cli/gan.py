@@ -8,7 +8,7 @@ from .args import add_n, add_out, add_overwrite, add_run, add_seed
 
 
 def add_parser(sub) -> None:
-    from ..apps.experiments import ADAM_VS_SGD_BATCH, ADAM_VS_SGD_EPOCHS, ADAM_VS_SGD_WIDTH, SEED_LR
+    from ..apps.experiments import ADAM_VS_SGD_BATCH, ADAM_VS_SGD_EPOCHS, ADAM_VS_SGD_WIDTH, DCGAN_LR
 
     p = sub.add_parser("diagnose", help="GAN run health: mode collapse, vanishing gradients, non-convergence",
                        description="Read a GAN run's metrics.csv, sample it now when a judge is cached, print "
@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
     a.add_argument("--batch-size", type=int, default=ADAM_VS_SGD_BATCH)
     a.add_argument("--loss", default="nonsaturating", choices=("nonsaturating", "minimax"),
                    help="generator loss of the Adam and SGD runs")
-    a.add_argument("--sgd-lr", type=float, default=SEED_LR, help="the SGD run's learning rate (default 0.0002)")
+    a.add_argument("--sgd-lr", type=float, default=DCGAN_LR, help="the SGD run's learning rate (default 0.0002)")
     a.add_argument("--n-eval", type=int, default=1000, help="samples for the final figures")
     add_seed(a)
     a.add_argument("--threads", type=int, default=1,

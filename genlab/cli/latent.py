@@ -167,14 +167,14 @@ def run_traverse(args) -> int:
 
 @torch.no_grad()
 def run_arithmetic(args) -> int:
+    from ..apps.invert import has_prior_noise
     from ..apps.latent import arithmetic
     from ..viz.grids import labelled_rows, save_image
 
     positive(args.n, "--n")
     model = load(args.run)
     strengths = (0.0, 0.5, 1.0, 1.5)
-    # a generator drawing its own z (apps.latent.generator_arithmetic reads the same ``noise``)
-    if not model.can("encode") and callable(getattr(model, "noise", None)):
+    if not model.can("encode") and has_prior_noise(model):   # arithmetic on the codes of generated samples
         rows, vector, info = _generator_arithmetic(args, model, strengths)
         print(f"group codes from {info['pool']} {info['source']}; group sizes "
               + ", ".join(f"{k}: {v}" for k, v in info["group_sizes"].items()))

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.batches import batched
 from ..errors import CheckpointError, GenlabError
 
 FEATURE_DIM, NUM_LOGITS, INPUT_SIZE = 2048, 1008, 299
@@ -214,7 +215,7 @@ class FIDInceptionV3(nn.Module):
         """Features (N×2048) and Inception-Score class probabilities (N×1008), on the CPU."""
         self.eval()
         device = next(self.parameters()).device
-        feats = torch.cat([self.features(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+        feats = batched(self.features, x, batch_size, device)
         return feats, self.unbiased_logits(feats.to(device)).softmax(1).cpu()
 
     def features_of(self, x: Tensor) -> Tensor:

@@ -1,8 +1,8 @@
 """Judge networks: classifiers whose features and probabilities stand in for Inception-v3.
 
 Standard FID/KID/IS use Inception-v3 features; its weights cannot be downloaded here, and on
-digits a small classifier of the same data is the more telling judge. The default is seed 001's
-LeNet (Conv-ReLU-MaxPool ×2, fully connected), widened to reach ≥ 98% test accuracy on mnist5k.
+digits a small classifier of the same data is the more telling judge. The default is a
+LeNet (LeCun et al. 1998: Conv-ReLU-MaxPool ×2, fully connected), widened to reach ≥ 98% test accuracy on mnist5k.
 Judges are cached per dataset and image shape as safetensors + JSON.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.batches import batched
 from ..errors import CheckpointError, DataError, GenlabError
 from ..io import load_tensors, read_json, save_tensors, write_json
 
@@ -43,14 +44,12 @@ class Judge(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.out(self.features(x))
 
-    @torch.no_grad()
     def _chunks(self, fn, x: Tensor, batch_size: int = 500) -> Tensor:
         was = self.training
         self.eval()
         # channels-last inputs (with the weights made channels-last by train_judge/load_judge) take
         # oneDNN's faster convolution path on the CPU (~25%)
-        out = torch.cat([fn(x[i:i + batch_size].float().contiguous(memory_format=torch.channels_last))
-                         for i in range(0, len(x), batch_size)])
+        out = batched(lambda b: fn(b.float().contiguous(memory_format=torch.channels_last)), x, batch_size)
         self.train(was)
         return out
 

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
+from ..data.batches import batched
+
 
 def _needs(model, *names: str) -> None:
     from ..errors import CapabilityError
@@ -73,23 +75,18 @@ def log_weights(model, x: Tensor, k: int) -> Tensor:
 def negative_elbo(model, x: Tensor, samples: int = 1, batch_size: int = 500, seed: int = 0) -> float:
     """Mean −ELBO in nats per image (Monte-Carlo over ``samples`` codes per image)."""
     torch.manual_seed(seed)
-    total = 0.0
     with channels_last(model):
-        for i in range(0, len(x), batch_size):
-            total += float(-log_weights(model, x[i:i + batch_size], samples).mean(0).sum())
-    return total / len(x)
+        per_image = batched(lambda b: -log_weights(model, b, samples).mean(0), x, batch_size)
+    return float(per_image.double().mean())
 
 
 @torch.no_grad()
 def iwae_nll(model, x: Tensor, k: int = 100, batch_size: int = 100, seed: int = 0) -> float:
     """Importance-weighted estimate of −log p(x), nats per image, with K samples."""
     torch.manual_seed(seed)
-    total = 0.0
     with channels_last(model):
-        for i in range(0, len(x), batch_size):
-            lw = log_weights(model, x[i:i + batch_size], k)
-            total += float(-(torch.logsumexp(lw, 0) - math.log(k)).sum())
-    return total / len(x)
+        per_image = batched(lambda b: math.log(k) - torch.logsumexp(log_weights(model, b, k), 0), x, batch_size)
+    return float(per_image.double().mean())
 
 
 def bits_per_dim(nll_nats: float, dims: int) -> float:

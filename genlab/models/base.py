@@ -156,15 +156,22 @@ class Player:
     lr_schedule: Callable[[float], float] | None = None
     extras: dict = field(default_factory=dict)
 
-    def step(self, batch: dict, backward: Callable[[Tensor], None] | None = None) -> dict:
+    def step(self, batch: dict, backward: Callable[[Tensor], None] | None = None, *,
+             optimizer: torch.optim.Optimizer | None = None, grad_norm: bool = False) -> dict:
         """One optimiser step on ``batch`` (gradient clipping and ``after_step`` included) with
-        ``backward`` (default ``loss.backward()``); returns the loss dict. ``steps`` is the caller's."""
+        ``backward`` (default ``loss.backward()``) and ``optimizer`` (default this player's, or a
+        wrapper of it such as the trainer's); returns the loss dict, with ``grad_norm`` (the
+        gradient's norm before clipping) when asked. ``steps`` is the caller's."""
         out = self.loss(batch)
-        self.optimizer.zero_grad(set_to_none=True)
+        optimizer = optimizer or self.optimizer
+        optimizer.zero_grad(set_to_none=True)
         (backward or Tensor.backward)(out["loss"])
+        if grad_norm:
+            grads = [p.grad for p in self.parameters if p.grad is not None]
+            out = {**out, "grad_norm": torch.nn.utils.get_total_norm(grads) if grads else out["loss"].new_zeros(())}
         if self.clip_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.parameters, self.clip_grad_norm)
-        self.optimizer.step()
+        optimizer.step()
         if self.after_step is not None:
             self.after_step()
         return out

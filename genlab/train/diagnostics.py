@@ -36,6 +36,7 @@ from torch import Tensor
 
 from ..metrics.sample import duplicate_reference
 from ..models.gan import GAN
+from ..models.gan.game import PROBABILITY_LOSSES
 from .callbacks import TrainingContext, training_callbacks
 
 __all__ = ["GANDiagnostics", "GANTrainingWarning", "Thresholds", "epoch_warnings", "all_warnings",
@@ -70,7 +71,6 @@ ENGINE_FIELDS = {"d_loss": "discriminator_loss", "g_loss": "generator_loss", "d_
 DIAG_FIELDS = ("classes_covered", "classes_found", "class_entropy", "class_kl_uniform", "duplicate_rate",
                "mode_collapse", "vanishing_gradient")
 DIAG_COLUMNS = {name: f"diag/{name}_epoch" for name in DIAG_FIELDS}
-PROBABILITY_LOSSES = ("minimax", "nonsaturating")
 
 
 def is_adversarial(model) -> bool:

@@ -27,6 +27,16 @@ class Engine(L.LightningModule):
     def _key(self, player: Player, name: str) -> str:
         return name if len(self._players) == 1 else f"{player.name}_{name}"
 
+    def _guarded_backward(self, player: Player):
+        """``manual_backward`` that first refuses a loss that is not finite, before any weight changes."""
+        def backward(loss: torch.Tensor) -> None:
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"player {player.name!r} loss became {loss.item()} at step {self.global_step} "
+                    f"(epoch {self.current_epoch}); lower the learning rate with --lr or check the data")
+            self.manual_backward(loss)
+        return backward
+
     def training_step(self, batch: dict, batch_idx: int):
         if not self._players:
             return
@@ -35,24 +45,10 @@ class Engine(L.LightningModule):
             optimizers = [optimizers]
         logs: dict[str, torch.Tensor] = {}
         for player, opt in zip(self._players, optimizers):
+            backward = self._guarded_backward(player)
             for _ in range(player.steps):
-                out = player.loss(batch)
-                loss = out["loss"]
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"player {player.name!r} loss became {loss.item()} at step {self.global_step} "
-                        f"(epoch {self.current_epoch}); lower the learning rate with --lr or check the data")
-                opt.zero_grad(set_to_none=True)
-                self.manual_backward(loss)
-                if len(self._players) > 1:
-                    # each player's gradient norm: the vanishing-gradient diagnostic of adversarial games
-                    grads = [p.grad for p in player.parameters if p.grad is not None]
-                    out = {**out, "grad_norm": torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())}
-                if player.clip_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(player.parameters, player.clip_grad_norm)
-                opt.step()
-                if player.after_step is not None:
-                    player.after_step()
+                # each player's gradient norm: the vanishing-gradient diagnostic of adversarial games
+                out = player.step(batch, backward, optimizer=opt, grad_norm=len(self._players) > 1)
             for name, value in out.items():
                 logs[self._key(player, name)] = value.detach()
         # Lightning's self.log costs ~1 ms a call, as much as a small model's whole step: sum the

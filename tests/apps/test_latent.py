@@ -153,16 +153,13 @@ def test_manifold_of_a_larger_latent_needs_data(mnist):
 
 
 @pytest.fixture(scope="module")
-def latent_runs(tmp_path_factory, mnist):
-    train, test = mnist
-    small = train.subset(range(0, 4000, 8))
-    root = tmp_path_factory.mktemp("latent")
-    runs = {}
-    for name, kw in (("vae", {"latent_dim": 2}), ("conv-ae", {}), ("cvae", {}), ("test-generator", {})):
-        model = genlab.create(name, data=small, **kw)
-        genlab.train(model, small, epochs=1, out=root / name, progress=False, data_info={"spec": "mnist5k"})
-        runs[name] = root / name
-    return runs
+def latent_runs(trained_runs, tmp_path_factory, mnist):
+    """The session's vae (2-D code), conv-ae and cvae runs, and a decoder without an encoder."""
+    small = mnist[0].subset(range(0, 4000, 8))
+    out = tmp_path_factory.mktemp("latent") / "test-generator"
+    genlab.train(genlab.create("test-generator", data=small), small, epochs=1, out=out, progress=False,
+                 data_info={"spec": "mnist5k"})
+    return {**{name: trained_runs.get(name) for name in ("vae", "conv-ae", "cvae")}, "test-generator": out}
 
 
 @pytest.mark.parametrize("name", ["vae", "conv-ae", "cvae"])
@@ -215,7 +212,7 @@ def test_sweep_kl_orders_the_weightings(tmp_path, mnist):
                       test_data=test.spread(300))
     low, high = result["runs"]
     assert low["label"] == "reconstruction privileged" and high["label"] == "KL privileged"
-    assert low["recon"] < high["recon"] and low["kl"] > high["kl"]          # the seed's trade-off
+    assert low["recon"] < high["recon"] and low["kl"] > high["kl"]          # the weighting's trade-off
     assert (tmp_path / "sweep" / "sweep.png").is_file() and (tmp_path / "sweep" / "sweep.json").is_file()
     with pytest.raises(ConfigError, match="K1:K2"):
         parse_weights("1-0.5")

@@ -131,7 +131,6 @@ def test_evaluate_uses_inception_features(env):
     other = evaluate(Replay(torch.zeros_like(real)), labelled, labelled, "test", ["fid"], n=3,
                      feature_extractor="inception")
     assert abs(same["metrics"]["fid"]) < 1e-3 * other["metrics"]["fid"]
-    assert other["metrics"]["fid"] > 0
 
     # auto: unlabelled RGB images with weights present are judged by Inception-v3
     photos = ImageData(torch.rand(6, 3, 32, 32, generator=g))

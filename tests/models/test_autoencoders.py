@@ -265,10 +265,7 @@ def test_stacked_pretraining_initialises_the_deep_model(mnist):
         if epoch == 3:  # fine-tuning's first loss is the unrolled model with the pretrained weights
             assert torch.allclose(player.loss({"x": x})["loss"], reconstruction_loss(model.reconstruct(x), x, "bce"))
         for _ in range(15):
-            out = player.loss({"x": x})
-            player.optimizer.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            player.optimizer.step()
+            out = player.step({"x": x})
         assert out["phase"] == epoch + 1
         changed = {k.rsplit(".", 2)[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
         assert changed == ({f"enc.{epoch}", f"dec.{epoch}"} if epoch < 3 else {f"{s}.{i}" for s in ("enc", "dec")

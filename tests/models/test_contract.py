@@ -45,11 +45,12 @@ def test_every_capability_has_the_one_signature(name):
             assert _signature(getattr(model, capability)) == SIGNATURES[capability], (name, capability)
 
 
-@pytest.mark.parametrize("name", names())
+SAMPLERS = [name for name in names() if genlab.create(name).can("sample")]
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
 def test_sampling_with_a_generator_is_reproducible_and_leaves_the_global_rng(name):
     model = _model(name)
-    if not model.can("sample"):
-        pytest.skip(f"{name} cannot sample")
     state = torch.get_rng_state()
     with torch.no_grad():
         a = model.sample(4, generator=torch.Generator().manual_seed(1))
@@ -94,7 +95,7 @@ def test_registry_has_foundation_models():
         get("no-such-model")
 
 
-def test_conv_ae_matches_seed_000_architecture():
+def test_conv_ae_architecture():
     model = genlab.create("conv-ae")
     shapes = []
     x = torch.rand(2, 1, 28, 28)
@@ -120,7 +121,7 @@ def test_models_restore_any_image_shape(name, shape):
     assert model.encode(x).shape[0] == 3
 
 
-def test_seed_one_layer_autoencoder_formula():
+def test_one_layer_autoencoder_formula():
     """hidden=() is exactly F(X)=S(WX+b), G(Z)=S(W'Z+b')."""
     model = genlab.create("ae", latent_dim=5, image_shape=(1, 4, 4))
     x = torch.rand(2, 1, 4, 4)

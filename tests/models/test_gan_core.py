@@ -25,16 +25,6 @@ def batch(n=16):
     return {"x": torch.rand(n, 1, 28, 28), "y": torch.arange(n) % 10}
 
 
-def step(player, b):
-    out = player.loss(b)
-    player.optimizer.zero_grad()
-    out["loss"].backward()
-    player.optimizer.step()
-    if player.after_step:
-        player.after_step()
-    return out
-
-
 # ----------------------------------------------------------------------------- the losses
 
 def perfect_and_confused(kind):
@@ -74,7 +64,7 @@ def grad_wrt_fake_logit(kind, logit):
 
 
 def test_nonsaturating_gradient_beats_minimax_when_d_rejects_fakes():
-    # seed 000's figure: log(1 − D) is flat where D(G(z)) ≈ 0, −log D is steep there
+    # Goodfellow et al. 2014, §3: log(1 − D) is flat where D(G(z)) ≈ 0, −log D is steep there
     logit = -6.0                                              # D(G(z)) = σ(−6) ≈ 0.0025
     g_minimax, g_ns = grad_wrt_fake_logit("minimax", logit), grad_wrt_fake_logit("nonsaturating", logit)
     assert g_minimax < 0 and g_ns < 0                         # both push the fake logit up
@@ -173,7 +163,7 @@ def test_spectral_norm_bounds_discriminator_layers():
     model = tiny(spectral_norm=True)
     d_player, _ = model.players()
     for _ in range(3):
-        step(d_player, batch())
+        d_player.step(batch())
     layers = [m for m in model.discriminator.modules() if hasattr(m, "parametrizations")]
     assert len(layers) == sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.discriminator.modules()) >= 2
     for m in layers:
@@ -213,8 +203,8 @@ def test_ema_generator_differs_and_is_what_sample_uses():
     model = tiny(ema=True, ema_decay=0.9)
     d_player, g_player = model.players()
     for _ in range(5):
-        step(d_player, batch())
-        step(g_player, batch())
+        d_player.step(batch())
+        g_player.step(batch())
     live = torch.cat([p.flatten() for p in model.generator.parameters()])
     avg = torch.cat([p.flatten() for p in model.generator_ema.parameters()])
     assert not torch.allclose(live, avg)

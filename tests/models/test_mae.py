@@ -120,10 +120,7 @@ def test_training_learns_to_fill_in(small):
     before, black = hidden_error()
     for epoch in range(8):
         for batch in train.batches(32):
-            loss = player.loss(batch)["loss"]
-            player.optimizer.zero_grad()
-            loss.backward()
-            player.optimizer.step()
+            player.step(batch)
     after, _ = hidden_error()
     assert after < 0.5 * before and after < 0.8 * black     # black: predicting empty patches
 

@@ -21,10 +21,7 @@ def fit(model, data, steps: int, batch_size: int = 64, seed: int = 0) -> list[fl
         idx = torch.randint(len(data), (batch_size,))
         batch = {"x": data.x[idx]} if data.y is None else {"x": data.x[idx], "y": data.y[idx]}
         for p in players:
-            out = p.loss(batch)
-            p.optimizer.zero_grad()
-            out["loss"].backward()
-            p.optimizer.step()
+            out = p.step(batch)
         losses.append(float(out["loss"].detach()))
     model.eval()
     return losses

@@ -173,7 +173,7 @@ def test_oscillation_rule():
     assert oscillation(calm)["oscillating"] is False
 
 
-def test_choose_epochs_follows_seed_003():
+def test_choose_epochs_prefers_the_strip_epochs_and_the_last():
     assert choose_epochs(range(1, 21)) == [1, 2, 3, 10, 20]
     assert choose_epochs(range(1, 151)) == [1, 2, 3, 10, 100, 150]
     assert choose_epochs(range(1, 5)) == [1, 2, 3, 4]

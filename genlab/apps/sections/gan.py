@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ... import runs
 from ...models.gan import GAN
+from ...models.gan.game import PROBABILITY_LOSSES
 from . import section
 
 MAX_EMBEDDED_GIF = 4 * 2 ** 20          # bytes
@@ -27,7 +28,7 @@ def gan_training(report, model, data, run_dir) -> None:
     if history:
         num_classes = model.config.num_classes or None
         warnings = recorded.get("warnings") if recorded else all_warnings(history, loss, num_classes, Thresholds())
-        scores = ("probabilities that an image is real" if loss in ("minimax", "nonsaturating")
+        scores = ("probabilities that an image is real" if loss in PROBABILITY_LOSSES
                   else "raw critic scores (not probabilities)")
         how = ""
         if recorded:
