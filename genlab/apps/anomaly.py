@@ -21,6 +21,7 @@ from torch import Tensor
 from ..data import ImageData
 from ..errors import CapabilityError, ConfigError, DataError
 from ..io import write_json
+from ..models.vae import bounds_likelihood
 from .common import batched, fit
 
 DEFAULT_EPOCHS = 5
@@ -28,8 +29,7 @@ DEFAULT_EPOCHS = 5
 
 def score_kind(model) -> str:
     """``neg_elbo`` for models with an encoder and decoder density, else ``recon_mse``."""
-    # the VAE family's densities q(z | x) and p(x | z): not capabilities of the contract, so looked up by name
-    if model.can("decode") and all(callable(getattr(model, m, None)) for m in ("posterior", "decoder_log_prob")):
+    if bounds_likelihood(model):
         return "neg_elbo"
     if model.can("reconstruct"):
         return "recon_mse"

@@ -18,10 +18,8 @@ from .common import batched, read_image
 
 
 def denoiser(model):
-    """The model's ``denoise`` (a dae), else its ``reconstruct``; a CapabilityError otherwise."""
-    fn = getattr(model, "denoise", None)
-    if callable(fn):
-        return fn
+    """The model's ``reconstruct`` (a dae's maps a noisy image to its clean estimate); a
+    CapabilityError for models that cannot reconstruct."""
     return model.require("reconstruct", "denoising maps a noisy image to a clean one: use a dae or any autoencoder")
 
 

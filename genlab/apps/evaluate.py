@@ -24,6 +24,7 @@ import torch
 from ..data import ImageData
 from ..data.batches import batched
 from ..errors import ConfigError, GenlabError
+from ..models.vae import bounds_likelihood
 from .needs import Need, Requirement, as_need, first_unmet
 
 
@@ -171,15 +172,7 @@ LABELLED = Need("labelled data", lambda model, ev: ev.train.y is not None,
                 "needs labelled data (the probe predicts the labels from the codes)")
 
 
-def elbo_bounds(model) -> bool:
-    """Whether the model is a VAE: a Gaussian posterior q(z|x) (``posterior``) and a decoder
-    density p(x|z) (``decoder_log_prob``), which bound −log p(x) by −ELBO and IWAE."""
-    from ..models.vae import VAE
-
-    return isinstance(model, VAE)
-
-
-LIKELIHOOD = Need("a likelihood", lambda model, ev: elbo_bounds(model) or "log_prob" in model.capabilities(),
+LIKELIHOOD = Need("a likelihood", lambda model, ev: bounds_likelihood(model) or "log_prob" in model.capabilities(),
                   "needs a likelihood: an encoder/decoder density (VAE) or an exact log_prob")
 SAMPLES = ("sample", FEATURES)
 
@@ -246,7 +239,7 @@ def _likelihood(ev: Evaluation) -> dict:
     from ..metrics import likelihood as lk
 
     model, x = ev.model, ev.real.x
-    if elbo_bounds(model):
+    if bounds_likelihood(model):
         ev.info["iwae_k"] = ev.iwae_k
         return {"neg_elbo": lk.negative_elbo(model, x, seed=ev.seed),
                 "iwae_nll": lk.iwae_nll(model, x, k=ev.iwae_k, seed=ev.seed)}

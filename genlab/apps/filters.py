@@ -19,6 +19,8 @@ from torch import Tensor, nn
 
 from ..errors import CapabilityError
 from ..io import write_json
+from ..models.baselines import LinearGaussianBase
+from ..models.sparse_coding import SparseCodingBase
 
 
 def _search_root(model, attribute: str) -> nn.Module:
@@ -43,9 +45,9 @@ def encoder_filters(model) -> tuple[Tensor, str] | None:
 
 def decoder_atoms(model, limit: int = 64) -> tuple[Tensor, str] | None:
     """The images the decoder's last layer adds per unit, K×C×h×w, and a description; or None."""
-    if callable(getattr(model, "atoms", None)):
+    if isinstance(model, SparseCodingBase):
         return model.atoms().detach().cpu(), f"dictionary atoms of {model.registry_name}"
-    if callable(getattr(model, "eigen_images", None)):
+    if isinstance(model, LinearGaussianBase):
         return model.eigen_images(limit).detach().cpu(), f"eigen-images (principal directions) of {model.registry_name}"
     c = model.image_shape[0]
     pixels = math.prod(model.image_shape)

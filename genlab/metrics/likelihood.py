@@ -19,13 +19,13 @@ from torch import Tensor
 from ..data.batches import batched
 
 
-def _needs(model, *names: str) -> None:
+def _needs_densities(model) -> None:
     from ..errors import CapabilityError
+    from ..models.vae import bounds_likelihood
 
-    missing = [n for n in names if not callable(getattr(model, n, None))]
-    if missing:
-        raise CapabilityError(f"model {getattr(model, 'registry_name', type(model).__name__)!r} has no "
-                              f"{', '.join(missing)}: likelihood bounds need an encoder density and a decoder density")
+    if not bounds_likelihood(model):
+        raise CapabilityError(f"model {model.registry_name!r} has no encoder density q(z|x) and decoder density "
+                              "p(x|z): likelihood bounds need a VAE (exact log_prob models: `genlab eval`)")
 
 
 def _log_normal(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
@@ -56,7 +56,7 @@ def log_weights(model, x: Tensor, k: int) -> Tensor:
 
     Several posterior samples per image are decoded in one call (about ``DECODE_PIXELS`` pixels).
     """
-    _needs(model, "posterior", "decode", "decoder_log_prob")
+    _needs_densities(model)
     mu, logvar = model.posterior(x)
     std = (0.5 * logvar).exp()
     n = len(x)

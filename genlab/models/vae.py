@@ -125,6 +125,12 @@ class VAE(GenerativeModel):
         return self.single_player("vae")
 
 
+def bounds_likelihood(model) -> bool:
+    """Whether ``model`` has the VAE family's densities: a Gaussian posterior q(z|x) (``posterior``) and
+    a decoder density p(x|z) (``decoder_log_prob``), which bound −log p(x) by −ELBO and IWAE."""
+    return isinstance(model, VAE)
+
+
 @dataclass
 class BetaVAEConfig(VAEConfig):
     latent_dim: int = 10
