@@ -9,14 +9,8 @@ import torch
 from PIL import Image
 
 import genlab
-from genlab.cli import main
 from genlab.models.base import GenerativeModel, ModelConfig, Player, adam
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
 
 
 def user_error(capsys, *argv, match):

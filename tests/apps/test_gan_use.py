@@ -10,13 +10,8 @@ import genlab
 from genlab.apps import augment as A
 from genlab.apps import invert as I
 from genlab.apps import latent
-from genlab.cli import main
 from genlab.errors import CapabilityError, ConfigError, DataError
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
 
 
 def one_line_error(code, err, *words):

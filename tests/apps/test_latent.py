@@ -7,16 +7,10 @@ import torch
 
 import genlab
 from genlab.apps import latent
-from genlab.cli import main
 from genlab.errors import CapabilityError, ConfigError, DataError
 from genlab.models.base import GenerativeModel, ModelConfig
 from genlab.registry import register
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
 
 
 def identity_decoder(model, d):

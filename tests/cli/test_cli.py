@@ -7,13 +7,7 @@ import sys
 import pytest
 import torch
 
-from genlab.cli import main
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
 
 
 def assert_user_error(capsys, *argv, match):
