@@ -136,3 +136,20 @@ def test_sample_label_is_checked_by_the_model_and_seed_reproduces(tmp_path, caps
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     assert_user_error(capsys, "sample", old / "cgan", "--label", 12, "--out", c, match="0…9")
     assert_user_error(capsys, "sample", old / "dcgan", "--label", 3, "--out", c, match="takes no label")
+
+
+def test_demo_is_reproducible_and_writes_a_report(tmp_path, capsys):
+    """The same command twice trains the same model: the initial weights are seeded too."""
+    from genlab.io import load_tensors
+
+    for name in ("a", "b"):
+        code, out, err = run(capsys, "demo", "--epochs", "1", "--batch-size", "512", "--no-progress",
+                             "--out", tmp_path / name)
+        assert code == 0, err
+        assert (tmp_path / name / "report.html").is_file()
+    a, b = (load_tensors(tmp_path / n / "model.safetensors") for n in ("a", "b"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    code, out, err = run(capsys, "demo", "--epochs", "1", "--batch-size", "512", "--no-progress", "--seed", "1",
+                         "--out", tmp_path / "c")
+    c = load_tensors(tmp_path / "c" / "model.safetensors")
+    assert code == 0 and not all(torch.equal(a[k], c[k]) for k in a)
