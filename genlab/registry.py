@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UnknownModelError
+from .errors import UnknownModelError, suggest
 
 _REGISTRY: dict[str, "Entry"] = {}
 
@@ -37,6 +37,11 @@ def register(name: str, config_class: type, summary: str = ""):
 
 def get(name: str) -> Entry:
     if name not in _REGISTRY:
+        match = suggest(name, sorted(_REGISTRY))
+        if match is not None:
+            raise UnknownModelError(
+                f"unknown model {name!r}; did you mean {match!r}? (`genlab models` lists all {len(_REGISTRY)})"
+            )
         known = ", ".join(sorted(_REGISTRY))
         raise UnknownModelError(f"unknown model {name!r}; choose one of: {known} (see `genlab models`)")
     return _REGISTRY[name]

@@ -28,8 +28,9 @@ def prepare(out: str | Path, overwrite: bool = False) -> Path:
         raise RunFolderError(f"{out} exists and is a file; choose another --out folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise RunFolderError(f"run folder {out} already exists; pass --overwrite to replace it, "
-                                 f"--resume {out} to continue it, or choose another --out")
+            raise RunFolderError(f"run folder {out} already exists; replace it with overwrite=True (--overwrite), "
+                                 f"continue it with genlab.resume({str(out)!r}) (--resume {out}), "
+                                 "or choose another out folder (--out)")
         if not (out / CONFIG).is_file():
             raise RunFolderError(f"{out} is not empty and is not a genlab run folder (no {CONFIG}); "
                                  "refusing to delete it: choose another --out")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError
+from ..errors import DataError, suggest
 from .imagedata import ImageData
 
 DATASETS = {
@@ -51,7 +52,7 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
     elif spec in _DOWNLOADED:
         data = _downloaded(spec, split)
     else:
-        raise DataError(f"unknown data spec {spec!r}; known: {', '.join(DATASETS)} (see `genlab datasets`)")
+        raise _unknown_spec(spec)
     data.name = spec
     if image_size is not None:
         data = resize(data, image_size)
@@ -60,6 +61,32 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
     if limit is not None:
         data = data.subset(range(min(limit, len(data))))
     return data
+
+
+def _unknown_spec(spec: str) -> DataError:
+    """The error for a spec that names nothing known, with the spelling it most likely meant."""
+    head = f"unknown data spec {spec!r}"
+    kind, sep, arg = spec.partition(":")
+    path = Path(spec).expanduser()
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, ValueError):
+        is_dir = is_file = False
+    if is_dir:
+        return DataError(f"{head}; it is a folder: write folder:{spec}")
+    if is_file and path.suffix.lower() == ".npz":
+        return DataError(f"{head}; it is a .npz file: write npz:{spec}")
+    if is_file and ("ubyte" in path.name or path.suffix.lower() == ".idx"):
+        return DataError(f"{head}; it is an IDX file: write idx:{spec}")
+    if sep and arg:  # a misspelt prefix such as foldr:PATH
+        match = suggest(kind, ("idx", "npz", "folder"))
+        if match is not None:
+            return DataError(f"{head}; did you mean '{match}:{arg}'?")
+    else:
+        match = suggest(spec, [*_BUILTIN, *_DOWNLOADED])
+        if match is not None:
+            return DataError(f"{head}; did you mean {match!r}? (see `genlab datasets`)")
+    return DataError(f"{head}; known: {', '.join(DATASETS)} (see `genlab datasets`)")
 
 
 # --- transforms on whole tensors ---------------------------------------------------------------
@@ -277,27 +304,97 @@ def _npz(path: Path, split: str, image_size) -> ImageData:
     return ImageData(_images(x), None if y is None else torch.from_numpy(y.astype(np.int64)))
 
 
+# Files that operating systems and archivers leave in folders; never data, so skipped without a word.
+# Names starting with "." (.DS_Store, ._* AppleDouble files, .git, .ipynb_checkpoints) are skipped too.
+SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "system volume information",
+                "icon\r"}
+
+
+_WARNED: set[tuple[str, str]] = set()  # (folder, message) already warned about in this process
+
+
+def _ignored(p: Path) -> bool:
+    """Hidden and system entries: skipped silently when reading a folder."""
+    return p.name.startswith(".") or p.name.lower() in SYSTEM_NAMES
+
+
+def _is_image(p: Path) -> bool:
+    return p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir()
+
+
+def _entries(d: Path) -> list[Path]:
+    return sorted(p for p in d.iterdir() if not _ignored(p))
+
+
 def _list_folder(path: Path) -> tuple[list[Path], list[int] | None, list[str] | None]:
+    """Image files of ``path`` (flat, or one sub-folder per class) with labels and class names.
+
+    Hidden and system files are skipped silently; other entries that are not images are skipped with
+    one warning for the whole folder. Unreadable images are caught later, when decoded.
+    """
     if not path.is_dir():
         raise DataError(f"folder:{path} is not a folder; use folder:PATH with a directory of images")
-    visible = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    visible = _entries(path)
     subdirs = [p for p in visible if p.is_dir()]
+    skipped: list[Path] = []  # entries that are neither images nor hidden/system files
+    outside: list[Path] = []  # images beside the class sub-folders, which belong to no class
+    empty: list[Path] = []  # sub-folders holding no images: not classes
     if subdirs:
-        files, labels = [], []
-        for k, d in enumerate(subdirs):
-            inner = sorted(p for p in d.iterdir() if not p.name.startswith("."))
-            files += inner
-            labels += [k] * len(inner)
-        classes = [d.name for d in subdirs]
+        files, labels, classes = [], [], []
+        for d in subdirs:
+            inner = _entries(d)
+            images = [p for p in inner if _is_image(p)]
+            skipped += [p for p in inner if not _is_image(p)]
+            if not images:
+                empty.append(d)
+                continue
+            files += images
+            labels += [len(classes)] * len(images)
+            classes.append(d.name)
+        for p in visible:
+            if not p.is_dir():
+                (outside if _is_image(p) else skipped).append(p)
     else:
-        files, labels, classes = visible, None, None
-    for f in files:
-        if f.is_dir() or f.suffix.lower() not in IMAGE_SUFFIXES:
-            raise DataError(f"{f} is not an image file ({', '.join(sorted(IMAGE_SUFFIXES))}); "
-                            "remove it or move it out of the folder")
+        files, labels, classes = [p for p in visible if _is_image(p)], None, None
+        skipped = [p for p in visible if not _is_image(p)]
     if not files:
-        raise DataError(f"folder {path} contains no images; put image files in it (or one sub-folder per class)")
+        others = skipped + outside
+        found = ""
+        if others:
+            found = f", only {_count(len(others), 'other file', 'other files')} ({_examples(path, others)})"
+        raise DataError(f"folder {path} contains no images ({', '.join(sorted(IMAGE_SUFFIXES))}){found}; "
+                        "put image files in it (or one sub-folder per class)")
+    if skipped or outside or empty:
+        message = _skipped_message(path, skipped, outside, empty)
+        key = (str(path.resolve()), message)
+        if key not in _WARNED:  # train and test splits (and later reports) of one folder: one warning
+            _WARNED.add(key)
+            warnings.warn(message, UserWarning, stacklevel=4)  # points at the caller of load_data / open_stream
     return files, labels, classes
+
+
+def _examples(root: Path, items: list[Path], k: int = 3) -> str:
+    names = [p.relative_to(root).as_posix() + ("/" if p.is_dir() else "") for p in items[:k]]
+    return ", ".join(names) + (", …" if len(items) > k else "")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _skipped_message(path: Path, skipped: list[Path], outside: list[Path], empty: list[Path]) -> str:
+    parts = []
+    if skipped:
+        parts.append(f"skipped {_count(len(skipped), 'file that is not an image', 'files that are not images')} "
+                     f"in {path} ({_examples(path, skipped)})")
+    if outside:
+        parts.append(f"skipped {_count(len(outside), 'image', 'images')} beside the class sub-folders of {path} "
+                     f"({_examples(path, outside)}); "
+                     f"move {'it' if len(outside) == 1 else 'them'} into a class sub-folder")
+    if empty:
+        parts.append(f"{_count(len(empty), 'sub-folder has', 'sub-folders have')} no images and "
+                     f"{'is not a class' if len(empty) == 1 else 'are not classes'} ({_examples(path, empty)})")
+    return "; ".join(parts) + f"; genlab reads {', '.join(sorted(IMAGE_SUFFIXES))}"
 
 
 def _decode(path: Path, image_size=None, mode: str | None = None) -> np.ndarray:

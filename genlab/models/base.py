@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Literal
 import torch
 from torch import Tensor, nn
 
-from ..errors import CapabilityError, ConfigError, DataError
+from ..errors import CapabilityError, ConfigError, DataError, did_you_mean
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "log_prob", "translate", "segment")
 
@@ -27,13 +27,11 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)}
         kwargs = {}
         for key, value in values.items():
             if key not in known:
-                raise ConfigError(
-                    f"unknown config key {key!r} for {cls.__name__}; valid keys: {', '.join(known)}"
-                )
+                raise _unknown_key(cls, key, known)
             kwargs[key] = coerce(cls, key, value)
         return cls(**kwargs)
 
@@ -59,16 +57,43 @@ def coerce(cls, key: str, value):
     kind = field_types(cls)[key]
     try:
         return _coerce(kind, value)
-    except (ValueError, TypeError) as exc:
+    except _NotAChoice as exc:  # the choices themselves say what is allowed; no repeat in other words
         raise ConfigError(
-            f"bad value {value!r} for {cls.__name__}.{key}: expected {_type_name(kind)} ({exc})"
+            f"bad value {value!r} for {cls.__name__}.{key}: expected {_type_name(kind)}"
+            f"{did_you_mean(exc.value, exc.choices)}"
         ) from None
+    except (ValueError, TypeError) as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        raise ConfigError(f"bad value {value!r} for {cls.__name__}.{key}: expected {_type_name(kind)}{detail}") from None
+
+
+def _unknown_key(cls, key: str, known) -> ConfigError:
+    return ConfigError(
+        f"unknown config key {key!r} for {cls.__name__}{did_you_mean(key, sorted(known))}"
+        f" (valid keys: {', '.join(sorted(known))})"
+    )
+
+
+class _NotAChoice(ValueError):
+    """A value outside a ``Literal``'s choices (kept apart so the message can suggest the closest)."""
+
+    def __init__(self, value, choices):
+        super().__init__(f"not one of {', '.join(map(str, choices))}")
+        self.value, self.choices = value, choices
 
 
 def _type_name(kind) -> str:
     origin = typing.get_origin(kind)
     if origin is typing.Literal:
         return "one of " + ", ".join(map(repr, typing.get_args(kind)))
+    if origin is typing.Union:  # Optional[X] reads as "X or none"
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if len(args) == 1:
+            return f"{_type_name(args[0])} or none"
+    if origin in (tuple, list):
+        args = [a for a in typing.get_args(kind) if a is not Ellipsis]
+        if args:
+            return f"{origin.__name__} of {_type_name(args[0])}"
     return getattr(kind, "__name__", str(kind))
 
 
@@ -77,7 +102,7 @@ def _coerce(kind, value):
     if origin is typing.Literal:
         choices = typing.get_args(kind)
         if value not in choices:
-            raise ValueError(f"not one of {', '.join(map(str, choices))}")
+            raise _NotAChoice(value, choices)
         return value
     if origin in (tuple, list):
         args = typing.get_args(kind)
@@ -107,11 +132,17 @@ def _coerce(kind, value):
             raise ValueError("not an integer")
         if isinstance(value, float) and not value.is_integer():
             raise ValueError("not an integer")
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError("") from None  # the message's "expected int" says it all
     if kind is float:
         if isinstance(value, bool):
             raise ValueError("not a number")
-        return float(value)
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError("") from None
     if kind is str:
         if not isinstance(value, str):
             raise ValueError("not a string")
@@ -129,9 +160,7 @@ def parse_overrides(config_class, pairs: Iterable[str]) -> dict:
         key, value = pair.split("=", 1)
         key = key.strip().replace("-", "_")
         if key not in known:
-            raise ConfigError(
-                f"unknown config key {key!r} for {config_class.__name__}; valid keys: {', '.join(sorted(known))}"
-            )
+            raise _unknown_key(config_class, key, known)
         out[key] = coerce(config_class, key, value.strip())
     return out
 

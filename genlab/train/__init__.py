@@ -23,13 +23,26 @@ from .engine import Engine
 __all__ = ["train", "resume", "TrainResult", "Engine", "TrainingContext", "training_callbacks"]
 
 
-@dataclass
+@dataclass(repr=False)
 class TrainResult:
     model: GenerativeModel
     run_dir: Path | None
     seconds: float
     images_per_second: float
     metrics: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """One line: the model's name, the run folder, time, throughput and a few final metrics
+        (losses first; the full set is in ``metrics`` and the run's metrics.csv)."""
+        name = getattr(self.model, "registry_name", "") or type(self.model).__name__
+        losses = [k for k in self.metrics if "loss" in k]
+        shown = (losses + [k for k in self.metrics if k not in losses])[:4]
+        figures = "".join(f", {k}={self.metrics[k]:.4g}" for k in shown)
+        more = f", +{len(self.metrics) - len(shown)} more" if len(self.metrics) > len(shown) else ""
+        run = str(self.run_dir) if self.run_dir is not None else None
+        seconds = f"{self.seconds:.1f}" if self.seconds >= 1 else f"{self.seconds:.2g}"
+        return (f"TrainResult({name!r}, run={run!r}, {seconds} s, {self.images_per_second:,.0f} images/s"
+                f"{figures}{more})")
 
 
 def _quiet_lightning() -> None:

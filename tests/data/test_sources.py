@@ -1,5 +1,6 @@
 import gzip
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -125,16 +126,109 @@ def test_folder_errors(tmp_path):
     with pytest.raises(DataError, match="--image-size"):
         load_data(f"folder:{tmp_path / 'mixed'}", "all")
     assert load_data(f"folder:{tmp_path / 'mixed'}", "all", image_size=12).x.shape == (2, 1, 12, 12)
-    _png(tmp_path / "notes" / "a.png")
-    (tmp_path / "notes" / "readme.txt").write_text("hello")
-    with pytest.raises(DataError, match="readme.txt is not an image"):
-        load_data(f"folder:{tmp_path / 'notes'}")
+    (tmp_path / "only-notes" / "sub").mkdir(parents=True)
+    (tmp_path / "only-notes" / "sub" / "readme.txt").write_text("hello")
+    (tmp_path / "only-notes" / "Thumbs.db").write_bytes(b"junk")
+    with pytest.raises(DataError, match=r"contains no images .*only 1 other file \(sub/readme.txt\)"):
+        load_data(f"folder:{tmp_path / 'only-notes'}")
     _png(tmp_path / "corrupt" / "a.png")
     (tmp_path / "corrupt" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(DataError, match="b.png is not a readable image"):
         load_data(f"folder:{tmp_path / 'corrupt'}")
     with pytest.raises(DataError, match="does not exist"):
         load_data(f"folder:{tmp_path / 'nowhere'}")
+
+
+def _messy_folder(root):
+    """3 class sub-folders of PNGs plus the litter a real folder collects."""
+    for c, n in (("circle", 4), ("square", 5), ("triangle", 6)):
+        for i in range(n):
+            _png(root / c / f"{i}.png", value=20 * i)
+    (root / "circle" / "notes.txt").write_text("drawn by hand")
+    (root / "square" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0 thumbnail cache")
+    (root / "square" / "desktop.ini").write_text("[.ShellClassInfo]")
+    (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "triangle" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "triangle" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # not a PNG at all
+    _png(root / ".thumbnails" / "0.png")  # hidden folder: not a class
+    _png(root / "__MACOSX" / "circle" / "._0.png")  # archiver litter: not a class
+    (root / "__MACOSX" / "circle" / "notes.txt").write_text("x")
+
+
+def test_folder_skips_system_files_and_warns_once_about_strays(tmp_path):
+    _messy_folder(tmp_path / "shapes")
+    with pytest.warns(UserWarning) as record:
+        d = load_data(f"folder:{tmp_path / 'shapes'}", "all")
+    assert d.classes == ["circle", "square", "triangle"] and len(d) == 15
+    assert d.y.tolist() == [0] * 4 + [1] * 5 + [2] * 6
+    assert all(".DS_Store" not in f and "__MACOSX" not in f and ".thumbnails" not in f for f in d.meta["files"])
+    assert len(record) == 1, [str(w.message) for w in record]
+    message = str(record[0].message)
+    assert "skipped 1 file that is not an image" in message and "circle/notes.txt" in message
+    assert ".png" in message  # says what genlab does read
+    for silent in ("Thumbs.db", "desktop.ini", ".DS_Store", "._0.png", "__MACOSX", ".thumbnails"):
+        assert silent not in message
+    # loading the train and test splits of the same folder does not repeat the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train = load_data(f"folder:{tmp_path / 'shapes'}", "train")
+        test = load_data(f"folder:{tmp_path / 'shapes'}", "test")
+    assert len(train) == 4 + 4 + 5 and len(test) == 2 and test.y.tolist() == [1, 2]
+    # a new stray file changes the message, so it is said again, with the new count
+    (tmp_path / "shapes" / "square" / "readme.md").write_text("x")
+    expected = r"skipped 2 files that are not images .*\(circle/notes.txt, square/readme.md\)"
+    with pytest.warns(UserWarning, match=expected):
+        load_data(f"folder:{tmp_path / 'shapes'}", "train")
+
+
+def test_folder_warning_counts_and_limits_examples(tmp_path):
+    for i in range(3):
+        _png(tmp_path / "flat" / f"{i}.png", mode="RGB")
+    for name in ("a.csv", "b.md", "c.txt", "d.json", "e.txt"):
+        (tmp_path / "flat" / name).write_text("x")
+    (tmp_path / "flat" / "Thumbs.db").write_bytes(b"junk")
+    with pytest.warns(UserWarning) as record:
+        d = load_data(f"folder:{tmp_path / 'flat'}", "all")
+    assert d.x.shape == (3, 3, 8, 8) and d.y is None
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "skipped 5 files that are not images" in message and "(a.csv, b.md, c.txt, …)" in message
+    assert "d.json" not in message and "Thumbs.db" not in message
+    # a clean folder warns about nothing
+    (tmp_path / "clean").mkdir()
+    for i in range(2):
+        _png(tmp_path / "clean" / f"{i}.png")
+    (tmp_path / "clean" / ".DS_Store").write_bytes(b"junk")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_data(f"folder:{tmp_path / 'clean'}", "all")) == 2
+
+
+def test_folder_sub_folders_without_images_are_not_classes(tmp_path):
+    for c in ("cat", "dog"):
+        _png(tmp_path / c / "0.png")
+    (tmp_path / "empty").mkdir()
+    _png(tmp_path / "stray.png")
+    with pytest.warns(UserWarning) as record:
+        d = load_data(f"folder:{tmp_path}", "all")
+    assert d.classes == ["cat", "dog"] and d.y.tolist() == [0, 1]
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "1 image beside the class sub-folders" in message and "stray.png" in message
+    assert "empty/" in message and "not a class" in message
+
+
+def test_folder_corrupt_image_is_an_error_naming_it(tmp_path):
+    _messy_folder(tmp_path / "shapes")
+    (tmp_path / "shapes" / "square" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.warns(UserWarning), pytest.raises(DataError, match=r"square/broken\.png is not a readable image"):
+        load_data(f"folder:{tmp_path / 'shapes'}", "all")
+    stream_root = tmp_path / "stream"
+    _png(stream_root / "a" / "0.png")
+    (stream_root / "a" / "1.png").write_bytes(b"not a png")
+    stream = open_stream(f"folder:{stream_root}")
+    with pytest.raises(DataError, match=r"a/1\.png is not a readable image"):
+        stream[1]
 
 
 def test_folder_stream_with_dataloader(tmp_path):
