@@ -63,14 +63,23 @@ def read_config(run_dir: str | Path) -> dict:
     return info
 
 
-def create(name: str, data=None, **config_values):
+def create(name: str, data=None, *, seed: int | None = None, **config_values):
     """Build a registered model; keyword arguments are validated against its config dataclass.
-    With ``data`` (an ImageData) the image shape and number of classes are taken from it."""
+    With ``data`` (an ImageData) the image shape and number of classes are taken from it. With
+    ``seed`` the initial weights are drawn under that seed (the global random state is left as it
+    was), so the same call builds the same model: ``train(seed=...)`` seeds only what follows."""
     entry = get(name)
     if data is not None:
         config_values.setdefault("image_shape", tuple(data.shape))
         config_values.setdefault("num_classes", data.num_classes)
-    return entry.model_class(entry.config_class.from_dict(config_values))
+    config = entry.config_class.from_dict(config_values)
+    if seed is None:
+        return entry.model_class(config)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return entry.model_class(config)
 
 
 def load(run_dir: str | Path):

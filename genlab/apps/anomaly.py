@@ -149,7 +149,7 @@ def train_without(model_name: str, train: ImageData, digit: int, epochs: int = D
     from ..runs import create
 
     normal = without_class(train, digit)
-    model = create(model_name, data=train, **(config or {}))
+    model = create(model_name, data=train, seed=seed, **(config or {}))
     score_kind(model)                           # refuse a model that cannot score before training it
     fit(model, normal, epochs, batch_size, seed, progress)
     return model

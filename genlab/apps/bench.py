@@ -25,7 +25,7 @@ def bench(models: list[str] | None = None, budget_seconds: float = 60.0, out: st
     data, test = load_data("mnist5k", "train"), load_data("mnist5k", "test")
     rows = []
     for name in models:
-        model = runs.create(name, data=data)
+        model = runs.create(name, data=data, seed=seed)
         result = train(model, data, epochs=10_000, max_seconds=budget_seconds, seed=seed, progress=progress,
                        out=out / "runs" / name, overwrite=True, val_data=test, data_info={"spec": "mnist5k"})
         scores = evaluate(model, data, test, "mnist5k", n=n, seed=seed)

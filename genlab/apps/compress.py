@@ -134,7 +134,7 @@ def compress(data: ImageData, test: ImageData, codes: Sequence[int] = DEFAULT_CO
                 mse = pca[k]
             else:
                 config = code_size_override(name, k)
-                model = create(name, data=data, **config)
+                model = create(name, data=data, seed=seed, **config)
                 fit(model, data, epochs, batch_size, seed, progress)
                 mse = model_mse(model, test.x)
             seconds = pca_seconds if name == PCA else round(time.perf_counter() - started, 2)

@@ -96,8 +96,7 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
     results: dict[str, dict] = {}
     for name, values in adam_vs_sgd_setups(loss, sgd_lr).items():
         log(f"adam-vs-sgd: training {name} ({epochs} epochs on {len(data)} images)")
-        torch.manual_seed(seed)   # the initial weights too: train() seeds only after the model exists
-        model = create("dcgan", data=data, g_width=width, d_width=width, **values)
+        model = create("dcgan", data=data, seed=seed, g_width=width, d_width=width, **values)
         res = train(model, data, epochs=epochs, batch_size=batch_size, out=out / name, seed=seed,
                            progress=progress, overwrite=overwrite, data_info={"spec": data_spec}, diagnostics=True)
         history = read_history(out / name / "metrics.csv")

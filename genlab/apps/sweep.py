@@ -60,7 +60,7 @@ def sweep_kl(weights=DEFAULT_WEIGHTS, data_spec: str = "mnist5k", epochs: int = 
     test_data = test_data if test_data is not None else load_data(data_spec, "test")
     rows, panels = [], []
     for k1, k2 in weights:
-        model = create("vae", data=train_data, latent_dim=2, recon_weight=k1, kl_weight=k2)
+        model = create("vae", data=train_data, seed=seed, latent_dim=2, recon_weight=k1, kl_weight=k2)
         train(model, train_data, epochs=epochs, out=out / f"k1_{k1:g}-k2_{k2:g}", overwrite=True, seed=seed,
               val_data=test_data, progress=progress, data_info={"spec": data_spec})
         with torch.no_grad():

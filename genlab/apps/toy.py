@@ -81,7 +81,7 @@ def manifold_demo(epochs: int = DEFAULT_EPOCHS, n: int = 1000, noise: float = 0.
     g = torch.Generator().manual_seed(seed)
     points = ellipse.sample(n, noise, g).clamp(0, 1)
     data = ImageData(as_images(points), name="ellipse")
-    model = create("ae", image_shape=(1, 1, 2), latent_dim=1, hidden=tuple(hidden), activation="relu",
+    model = create("ae", seed=seed, image_shape=(1, 1, 2), latent_dim=1, hidden=tuple(hidden), activation="relu",
                           code_activation="linear", loss="mse", lr=lr)
     fit(model, data, epochs, batch_size, seed, progress)
     queries = plane_grid(grid)

@@ -49,12 +49,9 @@ def add_parser(sub) -> None:
 def create_seeded(name: str, data, seed: int | None, **overrides):
     """The model with initial weights drawn under ``seed`` (default 0), so a command run twice
     trains the same model."""
-    import torch
-
     from ..runs import create
 
-    torch.manual_seed(0 if seed is None else seed)
-    return create(name, data=data, **overrides)
+    return create(name, data=data, seed=0 if seed is None else seed, **overrides)
 
 
 def engine_kwargs(args) -> dict:

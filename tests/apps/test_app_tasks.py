@@ -190,7 +190,9 @@ def test_ellipse_distance():
 
 
 def test_manifold_pullback_brings_points_towards_the_ellipse():
-    result = toy.manifold_demo(epochs=40, n=400, grid=8)
+    # the command's own defaults (1,000 points, 200 epochs; seeded, so the same run every time): the
+    # shortened 40-epoch run sat at the threshold (distance ratio 0.63 with seed 0)
+    result = toy.manifold_demo(grid=8)
     f = result.figures
     assert f["grid_mean_distance_after"] < 0.6 * f["grid_mean_distance_before"]
     assert result.pulled.shape == (64, 2) and result.curve.shape[1] == 2

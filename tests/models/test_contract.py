@@ -229,3 +229,14 @@ def test_config_roundtrip():
     again = VAEConfig.from_dict(cfg.to_dict())
     assert again == cfg
     assert math.prod(again.image_shape) == 768
+
+
+def test_create_with_a_seed_builds_the_same_model_and_leaves_the_global_state():
+    from genlab.runs import create
+
+    state = torch.get_rng_state()
+    a, b = create("dcgan", seed=3), create("dcgan", seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    c = create("dcgan", seed=4)
+    assert not torch.equal(a.generator.project[0].weight, c.generator.project[0].weight)
