@@ -46,14 +46,6 @@ def add_parser(sub) -> None:
     d.set_defaults(func=run_demo, batch_size=None)
 
 
-def create_seeded(name: str, data, seed: int | None, **overrides):
-    """The model with initial weights drawn under ``seed`` (default 0), so a command run twice
-    trains the same model."""
-    from ..runs import create
-
-    return create(name, data=data, seed=0 if seed is None else seed, **overrides)
-
-
 def engine_kwargs(args) -> dict:
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
     seed = {} if args.seed is None else {"seed": args.seed}
@@ -63,6 +55,7 @@ def engine_kwargs(args) -> dict:
 
 def run_train(args) -> int:
     from ..data import load_data
+    from ..runs import create
     from ..train import resume, train
     from ..errors import ConfigError
     from ..models.base import parse_overrides
@@ -78,7 +71,7 @@ def run_train(args) -> int:
         overrides = parse_overrides(entry.config_class, args.overrides)
         data = load_data(args.data, "train", image_size=args.image_size, channels=args.channels)
         val = load_data(args.data, "test", image_size=args.image_size, channels=args.channels)
-        model = create_seeded(args.model, data, args.seed, **overrides)
+        model = create(args.model, data=data, seed=args.seed or 0, **overrides)   # seeded weights: reproducible
         out = Path(args.out or f"runs/{args.model}")
         data_info = {"spec": args.data, "image_size": args.image_size, "channels": args.channels}
         result = train(model, data, epochs=args.epochs or model.default_epochs, batch_size=args.batch_size, out=out,
@@ -118,13 +111,14 @@ DEMO_EPOCHS, DEMO_BATCH = 30, 64
 
 def run_demo(args) -> int:
     from ..data import load_data
+    from ..runs import create
     from ..train import train
 
     out = Path(args.out) if args.out else _free_name(Path("runs/demo"))
     data = load_data("mnist5k", "train")
     val = load_data("mnist5k", "test")
     # KL warm-up: without it a 2-D latent sometimes collapsed in the first epochs (−ELBO 196 against 160)
-    model = create_seeded("vae", data, args.seed, latent_dim=2, kl_warmup_epochs=5)
+    model = create("vae", data=data, seed=args.seed or 0, latent_dim=2, kl_warmup_epochs=5)
     print(f"demo: training a convolutional VAE (latent 2) on mnist5k ({len(data)} train / {len(val)} held-out digits)")
     result = train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size or DEMO_BATCH,
                           out=out,
