@@ -294,7 +294,6 @@ declare_metric(Metric("ssim", _ssim, ("reconstruct",), "reconstructions",
 declare_metric(Metric("probe", _probe, ("encode", LABELLED), "an encoder", {
     "probe_codes": ("linear probe: codes", "accuracy"), "probe_pixels": ("linear probe: pixels", "accuracy"),
     "probe_pca": ("linear probe: PCA same dim", "accuracy")}))
-METRICS = metric_names()   # the built-in ones; metric_names() also lists those declared later
 
 
 def not_applicable(ev: Evaluation, wanted) -> dict[str, str]:
