@@ -35,6 +35,11 @@ class ModelConfig:
             kwargs[key] = coerce(cls, key, value)
         return cls(**kwargs)
 
+    def resolved(self) -> dict:
+        """The values in force: ``to_dict()`` with every "auto"/None that a model resolves itself
+        (a recipe's learning rate, an automatic normalisation) replaced by what it resolves to."""
+        return self.to_dict()
+
     def replace(self, **changes) -> "ModelConfig":
         values = self.to_dict()
         values.update(changes)

@@ -228,6 +228,13 @@ class GANConfig(ModelConfig):
     # "translation", "cutout"; "" none
     diff_augment: str = ""
 
+    def resolved(self) -> dict:
+        values = super().resolved()
+        used = recipe(self)
+        values.update(optimizer=used["optimizer"], lr=used["lr_g"], lr_d=used["lr_d"], beta1=used["betas"][0],
+                      beta2=used["betas"][1], d_steps=used["d_steps"])
+        return values
+
 
 @dataclass
 class DCGANConfig(GANConfig):
@@ -236,6 +243,9 @@ class DCGANConfig(GANConfig):
     g_width: int = 64                       # channels of G's last hidden layer (doubling inwards)
     d_width: int = 64                       # channels of D's first layer (doubling outwards)
     d_norm: Literal["auto", "batch", "layer", "none"] = "auto"   # D's normalisation; auto: see d_norm()
+
+    def resolved(self) -> dict:
+        return {**super().resolved(), "d_norm": d_norm(self)}
 
 
 def d_norm(config: DCGANConfig) -> str:
