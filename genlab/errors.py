@@ -60,3 +60,13 @@ class RunFolderError(GenlabError):
 
 class TrainingDiverged(GenlabError):
     pass
+
+
+class Interrupted(GenlabError):
+    """Training stopped by Ctrl-C (SIGINT). ``epoch``: the epoch it stopped in (from 1);
+    ``epochs_done``: the finished epochs saved in the run folder's checkpoint (0: nothing to resume);
+    ``run_dir``: the run folder, None when training wrote none. The CLI exits with status 130."""
+
+    def __init__(self, message: str, *, epoch: int, epochs_done: int, run_dir=None):
+        super().__init__(message)
+        self.epoch, self.epochs_done, self.run_dir = epoch, epochs_done, run_dir

@@ -1,15 +1,30 @@
 """Model registry: name -> (model class, config class).
 
-Ground layer: it imports no model. A model file registers itself with ``@register`` when it is
-imported; the built-in models are imported by the package root (``import genlab``, which every
-``genlab.*`` import runs first), so the table is full before anyone asks it."""
+Ground layer: no model is imported by name here. A model file registers itself with ``@register``
+when it is imported; the built-in models (the package ``genlab.models``) are imported on the first
+lookup (``get``, ``names``, ``entries``), so the table is full whenever it is asked, while
+``import genlab`` and the quick commands (``genlab --help``) never load torch."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from .errors import UnknownModelError, suggest
 
 _REGISTRY: dict[str, "Entry"] = {}
+BUILTIN_MODELS = "genlab.models"   # imported by name (importlib): the ground layer imports no model module
+_builtins_loaded = False
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True   # first: a lookup made while the models import must not import them again
+        try:
+            importlib.import_module(BUILTIN_MODELS)
+        except BaseException:
+            _builtins_loaded = False
+            raise
 
 
 @dataclass(frozen=True)
@@ -37,19 +52,26 @@ def register(name: str, config_class: type, summary: str = ""):
 
 def get(name: str) -> Entry:
     if name not in _REGISTRY:
-        match = suggest(name, sorted(_REGISTRY))
-        if match is not None:
-            raise UnknownModelError(
-                f"unknown model {name!r}; did you mean {match!r}? (`genlab models` lists all {len(_REGISTRY)})"
-            )
-        known = ", ".join(sorted(_REGISTRY))
-        raise UnknownModelError(f"unknown model {name!r}; choose one of: {known} (see `genlab models`)")
+        _load_builtins()
+    if name not in _REGISTRY:
+        raise unknown_model(name, _REGISTRY)
     return _REGISTRY[name]
 
 
+def unknown_model(name: str, known) -> UnknownModelError:
+    """The one message for a model name that is not registered (also used by the catalogue)."""
+    known = sorted(known)
+    match = suggest(name, known)
+    if match is not None:
+        return UnknownModelError(f"unknown model {name!r}; did you mean {match!r}? (`genlab models` lists all {len(known)})")
+    return UnknownModelError(f"unknown model {name!r}; choose one of: {', '.join(known)} (see `genlab models`)")
+
+
 def names() -> list[str]:
+    _load_builtins()
     return sorted(_REGISTRY)
 
 
 def entries() -> list[Entry]:
+    _load_builtins()
     return [_REGISTRY[n] for n in sorted(_REGISTRY)]

@@ -25,7 +25,7 @@ def prepare(out: str | Path, overwrite: bool = False) -> Path:
     """Make a fresh run folder; refuse to touch an existing one unless asked to overwrite it."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise RunFolderError(f"{out} exists and is a file; choose another --out folder")
+        raise RunFolderError(f"{out} exists and is a file; choose another out folder (--out)")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise RunFolderError(f"run folder {out} already exists; replace it with overwrite=True (--overwrite), "
@@ -33,7 +33,8 @@ def prepare(out: str | Path, overwrite: bool = False) -> Path:
                                  "or choose another out folder (--out)")
         if not (out / CONFIG).is_file():
             raise RunFolderError(f"{out} is not empty and is not a genlab run folder (no {CONFIG}); "
-                                 "refusing to delete it: choose another --out")
+                                 "refusing to delete it, even with overwrite=True (--overwrite): choose another "
+                                 "out folder (--out)")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
@@ -74,12 +75,16 @@ def create(name: str, data=None, *, seed: int | None = None, **config_values):
         config_values.setdefault("num_classes", data.num_classes)
     config = entry.config_class.from_dict(config_values)
     if seed is None:
-        return entry.model_class(config)
-    import torch
+        model = entry.model_class(config)
+    else:
+        import torch
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return entry.model_class(config)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = entry.model_class(config)
+    if data is not None and data.classes:
+        model.class_names = tuple(str(c) for c in data.classes)
+    return model
 
 
 def load(run_dir: str | Path):
@@ -94,7 +99,7 @@ def load(run_dir: str | Path):
         state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     else:
         raise RunFolderError(f"{run_dir} has no {WEIGHTS} or {CHECKPOINT}: its training never finished an epoch; "
-                             f"train again with `genlab train ... --out {run_dir} --overwrite`")
+                             f"train again with overwrite=True (`genlab train ... --out {run_dir} --overwrite`)")
     state = rename_weights(state, model.renamed_weights)
     missing, unexpected = _compare(model.state_dict(), state)
     if missing or unexpected:
@@ -103,6 +108,8 @@ def load(run_dir: str | Path):
     model.load_state_dict(state)
     model.eval()
     model.run_info = info
+    if info.get("classes"):                  # the training data's class names (folder names)
+        model.class_names = tuple(str(c) for c in info["classes"])
     return model
 
 

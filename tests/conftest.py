@@ -41,9 +41,10 @@ class MeanJudge(nn.Module):
 
     def __init__(self, data):
         super().__init__()
-        self.num_classes = 10
-        means = torch.stack([data.x[data.y == c].mean(0).flatten() for c in range(10)])
+        self.num_classes = data.num_classes
+        means = torch.stack([data.x[data.y == c].mean(0).flatten() for c in range(self.num_classes)])
         self.means = nn.Parameter(means, requires_grad=False)
+        self.arch = {"feature_dim": means.shape[1]}   # its features are the pixels
 
     def features_of(self, x):
         return x.flatten(1).float()

@@ -129,3 +129,49 @@ def test_data_spec_api(tmp_path):
         genlab.load_data(str(tmp_path))
     with pytest.raises(DataError, match=r"did you mean 'mnist5k'\?"):
         genlab.load_data("mnist5")
+
+
+# --- value ranges declared beside the config fields ------------------------------------------------
+
+def test_negative_weight_refused_in_one_line(capsys, tmp_path):
+    line = user_error(capsys, "train", "vae", "--set", "kl_weight=-1", "--out", tmp_path / "x")
+    assert line == "genlab: error: bad value -1 for VAEConfig.kl_weight: must be ≥ 0 (k2, the weight of kl_loss)"
+    assert not (tmp_path / "x").exists()
+    line = user_error(capsys, "train", "dcgan", "--set", "beta1=1.5", "--out", tmp_path / "x")
+    assert line == ("genlab: error: bad value 1.5 for DCGANConfig.beta1: must be in [0, 1) "
+                    "(Adam's β1; None: the loss's recipe)")
+
+
+def test_ranges_through_the_api_and_from_dict():
+    from genlab.models.vae import VAEConfig
+
+    with pytest.raises(ConfigError, match=r"^bad value -0\.5 for VAEConfig\.kl_weight: must be ≥ 0 \(k2"):
+        genlab.create("vae", kl_weight=-0.5)
+    with pytest.raises(ConfigError, match=r"^bad value 0 for MAEConfig\.mask_ratio: must be in \(0, 1\)"):
+        genlab.create("mae", mask_ratio=0)
+    with pytest.raises(ConfigError, match=r"^bad value 0 for DCGANConfig\.lr: must be > 0"):
+        genlab.create("dcgan", lr=0)
+    with pytest.raises(ConfigError, match=r"^bad value \[32, 0\] for VAEConfig\.channels: each item must be ≥ 1"):
+        VAEConfig.from_dict({"channels": [32, 0]})
+    # the edges that are allowed, and None (the recipe's value) for an optional rate
+    assert genlab.create("vae", kl_weight=0).config.kl_weight == 0
+    assert genlab.create("dcgan", lr=None, beta1=0).config.beta1 == 0
+    assert VAEConfig.from_dict({"channels": "16,8"}).channels == (16, 8)
+
+
+def test_every_default_lies_in_its_range_and_every_weight_and_rate_has_one():
+    """A range that refuses its own default would break every run; a weight or a learning rate
+    without a declared range would let a negative one through."""
+    import dataclasses
+
+    from genlab.models.base import coerce, field_ranges
+
+    unranged = []
+    for entry in registry.entries():
+        cls = entry.config_class
+        for f in dataclasses.fields(cls):
+            coerce(cls, f.name, getattr(cls(), f.name))   # raises if the default is out of range
+            if (f.name.endswith(("_weight", "lr", "_decay", "_ratio")) or f.name in ("dropout", "rho")) \
+                    and f.name not in field_ranges(cls):
+                unranged.append(f"{cls.__name__}.{f.name}")
+    assert unranged == []

@@ -199,7 +199,7 @@ def test_genlab_keeps_its_layers():
     assert not findings, "\n" + findings.report()
 
 
-def test_the_registry_is_filled_by_the_package_not_by_importing_models_itself():
+def test_the_registry_imports_the_built_in_models_on_first_lookup():
     import subprocess
     import sys
 

@@ -9,7 +9,8 @@ from ..data import load_data
 from ..io import atomic_write_bytes, write_json
 from ..registry import get, names
 from ..train import train
-from .evaluate import evaluate
+from ..train.names import direction_legend, fmt
+from .evaluate import evaluate, metric_name
 
 COLUMNS = ("fid", "kid", "is", "precision", "recall", "coverage", "classes_found", "neg_elbo", "iwae_nll", "nll",
            "bits_per_dim", "mse", "psnr", "ssim", "probe_codes")
@@ -38,13 +39,21 @@ def bench(models: list[str] | None = None, budget_seconds: float = 60.0, out: st
 
 
 def markdown(rows: list[dict], budget_seconds: float) -> str:
+    """The leaderboard: metrics by display name with their direction, the best value of each marked ★."""
     cols = [c for c in COLUMNS if any(c in r for r in rows)]
-    head = ["model", "seconds", "images/s", *cols]
+    head = ["model", "seconds", "images/s", *(metric_name(c).title for c in cols)]
+    best = {}
+    for c in cols:
+        values = [r[c] for r in rows if c in r]
+        direction = metric_name(c).direction
+        if direction and len(values) > 1:
+            best[c] = min(values) if direction == "lower" else max(values)
     lines = [f"# genlab leaderboard: mnist5k, {budget_seconds:g} s of training per model", "",
+             f"{direction_legend()}; ★ marks the best value of each metric.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}"]
-        cells += [f"{r[c]:.4g}" if c in r else "–" for c in cols]
+        cells += [(fmt(r[c]) + (" ★" if c in best and r[c] == best[c] else "")) if c in r else "–" for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

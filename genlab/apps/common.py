@@ -52,8 +52,8 @@ def output_folder(out: str | Path | None, default: str | Path, overwrite: bool =
         if path.exists() and not path.is_dir():
             raise RunFolderError(f"--out {path} is a file; name a folder")
         if path.is_dir() and any(path.iterdir()) and not overwrite:
-            raise RunFolderError(f"--out folder {path} is not empty; pass --overwrite to write into it "
-                                 "(files of the same name are replaced) or choose another folder")
+            raise RunFolderError(f"--out folder {path} is not empty; pass overwrite=True (--overwrite) to write "
+                                 "into it (files of the same name are replaced) or choose another folder")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -67,7 +67,8 @@ def output_file(out: str | Path | None, default: str | Path, overwrite: bool = F
     if path.is_dir():
         raise RunFolderError(f"--out {path} is a folder; name a .png file")
     if path.exists() and not overwrite:
-        raise RunFolderError(f"{path} exists; pass --overwrite to replace it or choose another --out")
+        raise RunFolderError(f"{path} exists; pass overwrite=True (--overwrite) to replace it or choose another "
+                             "out file (--out)")
     return path
 
 

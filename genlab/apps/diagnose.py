@@ -16,11 +16,15 @@ non-convergence      over the last half of training (at least 6 epochs), the D a
                      magnitude). Both, because the game is what fails to settle: D's loss alone
                      bounces at equilibrium (a healthy Adam DCGAN's went 0.41, 0.22, 0.32, 0.21,
                      0.39, 0.39 while G's fell steadily and its samples covered all ten classes)
-healthy              none of these
+too few epochs to judge
+                     none of these, and the run is shorter than non-convergence needs (12 epochs)
+healthy              none of these, judged over enough epochs
 
-in that order of precedence (``problems`` lists every one that holds). The thresholds are those of
-:class:`genlab.train.diagnostics.Thresholds`. Writes diagnose.json, diagnose.png (the curves),
-samples/evolution.gif (the fixed-noise grid epoch by epoch) and samples/strip.png into the run.
+in that order of precedence (``problems`` lists every one that holds). The verdict and every warning
+come from :func:`genlab.train.diagnostics.judge_history` with the run's
+:class:`~genlab.train.diagnostics.Thresholds`, as at the end of `genlab train` and in the report.
+Writes diagnose.json, diagnose.png (the curves), samples/evolution.gif (the fixed-noise grid epoch
+by epoch) and samples/strip.png into the run.
 """
 from __future__ import annotations
 
@@ -29,7 +33,6 @@ import io
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
@@ -39,14 +42,15 @@ from ..errors import CapabilityError, GenlabError, RunFolderError
 from ..metrics.sample import duplicate_reference
 from ..viz.plots import new_figure
 from ..models.gan.game import PROBABILITY_LOSSES
-from ..train.diagnostics import Thresholds, all_warnings, epoch_warnings, fixed_samples, read_history, sample_health
+from ..train.diagnostics import (VERDICTS, Thresholds, fixed_samples, judge_history, oscillation, read_history,
+                                 run_num_classes, run_thresholds, sample_health)
+from ..train.names import fmt
 
 __all__ = ["diagnose", "format_summary", "oscillation", "diagnostics_figure", "choose_epochs", "epoch_strip",
            "evolution_gif", "require_gan_run", "VERDICTS"]
 
-VERDICTS = ("mode collapse", "vanishing gradients", "non-convergence", "healthy")
 STRIP_EPOCHS = (1, 2, 3, 10, 100)    # epochs the strip shows where they exist: early change, then the long run
-MIN_OSCILLATION_EPOCHS = 6
+MIN_OSCILLATION_EPOCHS = Thresholds().oscillation_epochs
 
 
 def require_gan_run(run_dir: str | Path) -> dict:
@@ -63,36 +67,7 @@ def require_gan_run(run_dir: str | Path) -> dict:
     return info
 
 
-# --------------------------------------------------------------------------- non-convergence
-
-def oscillation(values, min_epochs: int = MIN_OSCILLATION_EPOCHS) -> dict | None:
-    """Does a per-epoch series oscillate without trend over the last half of training?
-
-    Returns None with fewer than ``min_epochs`` epochs in that half, else ``{"epochs", "r2",
-    "flips", "swing", "oscillating"}``: R² of a least-squares line, the share of epoch-to-epoch
-    changes whose sign differs from the previous change, and std / mean |value|.
-    """
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
-    w = v[len(v) // 2:]
-    if len(w) < min_epochs:
-        return None
-    t = np.arange(len(w), dtype=np.float64)
-    fit = np.polyval(np.polyfit(t, w, 1), t)
-    var = float(w.var())
-    r2 = 1.0 - float(((w - fit) ** 2).mean()) / var if var > 0 else 1.0
-    steps = np.sign(np.diff(w))
-    flips = float((steps[1:] != steps[:-1]).mean()) if len(steps) > 1 else 0.0
-    swing = float(w.std() / (np.abs(w).mean() + 1e-12))
-    return {"epochs": int(len(w)), "r2": round(r2, 4), "flips": round(flips, 4), "swing": round(swing, 4),
-            "oscillating": bool(r2 < 0.2 and flips >= 0.5 and swing > 0.1)}
-
-
 # --------------------------------------------------------------------------- diagnose
-
-def _num_classes(info: dict) -> int | None:
-    """Classes of the run's data when no judge says so: the config's, or the data's class names."""
-    return int(info["config"].get("num_classes") or 0) or (len(info.get("classes") or []) or None)
-
 
 @torch.no_grad()
 def _measure_now(run_dir: Path, info: dict, n: int, seed: int, thresholds: Thresholds, log) -> tuple[dict | None, str]:
@@ -124,9 +99,10 @@ def _measure_now(run_dir: Path, info: dict, n: int, seed: int, thresholds: Thres
 
 
 def diagnose(run_dir: str | Path, n: int = 1000, seed: int = 0, save: bool = True,
-             thresholds: Thresholds = Thresholds(), log=None) -> dict:
+             thresholds: Thresholds | None = None, log=None) -> dict:
     """Diagnose a GAN run folder; see the module docstring for the verdicts. With ``save`` writes
-    diagnose.json, diagnose.png, samples/evolution.gif and samples/strip.png into the run."""
+    diagnose.json, diagnose.png, samples/evolution.gif and samples/strip.png into the run.
+    ``thresholds``: default, those the run was trained under."""
     from ..io import read_json, write_json
     from ..viz.plots import figure_to_png
 
@@ -141,27 +117,14 @@ def diagnose(run_dir: str | Path, n: int = 1000, seed: int = 0, save: bool = Tru
         raise RunFolderError(f"{metrics} holds no per-epoch GAN metrics (train/discriminator_*_epoch); "
                              "was it written by `genlab train`?")
     loss = str(info["config"].get("loss", ""))
+    thresholds = thresholds or run_thresholds(run_dir)
     now, note = _measure_now(run_dir, info, n, seed, thresholds, log) if n > 0 else (None, "")
-    num_classes = (now or {}).get("num_classes") or _num_classes(info)
-
-    warnings = all_warnings(history, loss, num_classes, thresholds)
+    num_classes = (now or {}).get("num_classes") or run_num_classes(run_dir, info)
     last = history[-1]
-    final_row = dict(last)
-    if now:
-        final_row.update({k: now[k] for k in ("classes_covered", "class_entropy", "class_kl_uniform",
-                                              "duplicate_rate", "classes_found") if k in now})
-    # the verdict judges the final state, with no warm-up allowance
-    final_kinds = {w["kind"] for w in epoch_warnings(history[:-1] + [final_row], -1, loss, num_classes,
-                                                     dataclasses.replace(thresholds, warmup_steps=0))}
-    convergence = {key: oscillation([r.get(key) for r in history]) for key in ("d_loss", "g_loss")}
-    problems = []
-    if "mode_collapse" in final_kinds:
-        problems.append("mode collapse")
-    if "vanishing_gradient" in final_kinds:
-        problems.append("vanishing gradients")
-    if all(c and c["oscillating"] for c in convergence.values()):
-        problems.append("non-convergence")
-    verdict = problems[0] if problems else "healthy"
+    measured_now = {k: now[k] for k in ("classes_covered", "class_entropy", "class_kl_uniform", "duplicate_rate",
+                                        "classes_found") if k in now} if now else None
+    verdict = judge_history(history, loss, num_classes, thresholds, final=measured_now)
+    warnings, convergence, problems = verdict.found, verdict.convergence, verdict.problems
 
     coverage = None
     if now:
@@ -178,13 +141,14 @@ def diagnose(run_dir: str | Path, n: int = 1000, seed: int = 0, save: bool = Tru
         "scores": "probabilities" if loss in PROBABILITY_LOSSES else "raw critic scores",
         "final": final, "coverage": coverage, "coverage_note": note,
         "first_g_grad": next((r["g_grad"] for r in history if "g_grad" in r), None),
-        "warnings": warnings, "convergence": convergence, "problems": problems, "verdict": verdict,
+        "warnings": warnings, "convergence": convergence, "problems": problems, "verdict": verdict.name,
+        "verdict_line": verdict.line(),
         "diagnostics_during_training": recorded is not None,
         "thresholds": dataclasses.asdict(thresholds), "files": {},
     }
     if save:
         figure_to_png(diagnostics_figure(history, warnings, f"{run_dir.name}: {info['model']}, loss {loss}",
-                                         num_classes), run_dir / "diagnose.png")
+                                         num_classes, thresholds), run_dir / "diagnose.png")
         result["files"]["plot"] = "diagnose.png"
         gif, strip = evolution_gif(run_dir), epoch_strip(run_dir)
         if gif:
@@ -197,7 +161,7 @@ def diagnose(run_dir: str | Path, n: int = 1000, seed: int = 0, save: bool = Tru
 
 
 def _fmt(v, spec: str = ".3g") -> str:
-    return "n/a" if v is None else format(v, spec)
+    return fmt(v, spec)
 
 
 def format_summary(result: dict) -> str:
@@ -215,10 +179,13 @@ def format_summary(result: dict) -> str:
     if c:
         parts = []
         if c.get("classes_covered") is not None:
-            parts.append(f"{c['classes_covered']:.0f}/{c.get('num_classes') or '?'} classes covered, class entropy "
-                         f"{_fmt(c.get('class_entropy'))} nats, KL to uniform {_fmt(c.get('class_kl_uniform'))}")
+            parts.append(f"{c['classes_covered']:.0f}/{c.get('num_classes') or '?'} classes covered"
+                         + (f", class entropy {_fmt(c['class_entropy'])} nats" if c.get("class_entropy") is not None
+                            else "")
+                         + (f", KL to uniform {_fmt(c['class_kl_uniform'])}" if c.get("class_kl_uniform") is not None
+                            else ""))
         if c.get("duplicate_rate") is not None:
-            parts.append(f"near-duplicates {c['duplicate_rate']:.1%}")
+            parts.append(f"near-duplicates {fmt(c['duplicate_rate'], '.1%')}")
         where = c["source"] + (f", {c['n']} samples" if "n" in c else "")
         lines.append(f"  coverage ({where}): " + "; ".join(parts))
     if result.get("coverage_note"):
@@ -233,10 +200,9 @@ def format_summary(result: dict) -> str:
     conv = [f"{k.replace('_loss', '')} loss R² {c['r2']:.2f}, sign flips {c['flips']:.0%}, swing {c['swing']:.0%}"
             + (" (oscillating)" if c["oscillating"] else "")
             for k, c in result["convergence"].items() if c]
-    too_few = f"too few epochs to judge (needs {2 * MIN_OSCILLATION_EPOCHS})"
+    too_few = f"not judged: needs {2 * result['thresholds']['oscillation_epochs']} epochs"
     lines.append("  convergence (last half of training): " + ("; ".join(conv) if conv else too_few))
-    lines.append(f"verdict: {result['verdict']}"
-                 + (f" (also: {', '.join(result['problems'][1:])})" if len(result["problems"]) > 1 else ""))
+    lines.append(result["verdict_line"])
     if result.get("files"):
         lines.append("wrote: " + ", ".join(str(Path(result["run"]) / p) for p in result["files"].values()))
     return "\n".join(lines)
@@ -245,7 +211,7 @@ def format_summary(result: dict) -> str:
 # --------------------------------------------------------------------------- figures
 
 def diagnostics_figure(history: list[dict], warnings: list[dict] | None = None, title: str = "",
-                       num_classes: int | None = None) -> Figure:
+                       num_classes: int | None = None, thresholds: Thresholds = Thresholds()) -> Figure:
     """Six panels against the epoch: D and G losses, D(x) and D(G(z)), gradient norms (log),
     classes covered, near-duplicate rate and the class histogram's KL to uniform; the epochs of
     warnings are marked by dotted red lines."""
@@ -257,7 +223,7 @@ def diagnostics_figure(history: list[dict], warnings: list[dict] | None = None, 
         ("D(x) and D(G(z))", [("d_real", "D(x)"), ("d_fake", "D(G(z))"), ("wasserstein", "W estimate")], None),
         ("gradient norms", [("d_grad", "‖∇D‖"), ("g_grad", "‖∇G‖")], "log"),
         ("classes covered (≥ 1% of samples)", [("classes_covered", "classes")], num_classes),
-        ("near-duplicate rate", [("duplicate_rate", "share of samples")], 0.5),
+        ("near-duplicate rate", [("duplicate_rate", "share of samples")], thresholds.max_duplicate_rate),
         ("class histogram: KL to uniform", [("class_kl_uniform", "nats")], None),
     ]
     for ax, (name, series, extra) in zip(axes, panels):
@@ -274,7 +240,8 @@ def diagnostics_figure(history: list[dict], warnings: list[dict] | None = None, 
         elif extra == "log" and all(r.get(k, 1) > 0 for r in history for k, _ in series if r.get(k) is not None):
             ax.set_yscale("log")
         elif name.startswith("classes") and extra:
-            ax.axhline(extra / 2, color="0.5", linestyle="--", linewidth=0.8, label="half of the classes")
+            ax.axhline(extra * thresholds.min_class_share, color="0.5", linestyle="--", linewidth=0.8,
+                       label="warning level")
             ax.set_ylim(0, extra + 0.5)
         elif name.startswith("near-duplicate"):
             ax.axhline(extra, color="0.5", linestyle="--", linewidth=0.8, label="warning level")

@@ -25,6 +25,7 @@ from ..data import ImageData
 from ..data.batches import batched
 from ..errors import ConfigError, GenlabError
 from ..models.vae import bounds_likelihood
+from ..train.names import HIGHER, LOWER, Name, direction_legend, display, fmt
 from .needs import Need, Requirement, as_need, first_unmet
 
 
@@ -33,13 +34,16 @@ class Metric:
     """One metric of ``genlab eval``. ``compute(ev)`` returns the values it measured, by key, from
     an :class:`Evaluation`; ``needs`` are capabilities or :class:`~genlab.apps.needs.Need` s,
     checked in order; ``why_not`` names what a missing capability would have given ("generated
-    samples") in the n/a reason; ``labels`` maps each value key to (label, note) for tables."""
+    samples") in the n/a reason; ``labels`` maps each value key to its :class:`~genlab.train.names.Name`
+    (display label, direction: lower or higher is better, note) for tables; ``title`` names the
+    metric itself in n/a lines."""
 
     name: str
     compute: Callable[["Evaluation"], dict]
     needs: tuple[Requirement, ...] = ()
     why_not: str = ""
-    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    labels: dict[str, Name] = field(default_factory=dict)
+    title: str = ""
 
     @property
     def requirements(self) -> list[Need]:
@@ -50,15 +54,41 @@ class Metric:
 
 
 DECLARED: dict[str, Metric] = {}
-LABELS: dict[str, tuple[str, str]] = {}    # value key -> (label, note), of every declared metric
+NAMES: dict[str, Name] = {}                # value key -> Name, of every declared metric
+LABELS: dict[str, tuple[str, str]] = {}    # value key -> (label with its direction arrow, note), for tables
 
 
 def declare_metric(metric: Metric) -> Metric:
     if metric.name in DECLARED:
         raise ConfigError(f"a metric named {metric.name!r} is declared twice")
     DECLARED[metric.name] = metric
-    LABELS.update(metric.labels)
+    for key, name in metric.labels.items():
+        if not isinstance(name, Name):            # (label, note) of older declarations: no direction
+            name = Name(name[0], "", name[1] if len(name) > 1 else "")
+        NAMES[key] = name
+        LABELS[key] = (name.title, name.note)
     return metric
+
+
+def metric_name(key: str) -> Name:
+    """The display name and direction of an evaluation value key (``fid`` -> "FID ↓")."""
+    if key in NAMES:
+        return NAMES[key]
+    for metric in DECLARED.values():          # a metric declared or swapped in without declare_metric
+        if key in metric.labels:
+            name = metric.labels[key]
+            return name if isinstance(name, Name) else Name(name[0], "", name[1] if len(name) > 1 else "")
+    return display(key)
+
+
+def metric_title(name: str) -> str:
+    """How a declared metric is called in n/a lines (``is`` -> "Inception score")."""
+    metric = DECLARED.get(name)
+    if metric is not None and metric.title:
+        return metric.title
+    if metric is not None and len(metric.labels) == 1:
+        return metric_name(next(iter(metric.labels))).label
+    return name
 
 
 def metric_names() -> tuple[str, ...]:
@@ -211,8 +241,12 @@ def _coverage(ev: Evaluation) -> dict:
     values = dict(sm.density_coverage(ev.real_features, ev.fake_features))
     if ev.features == "judge":
         cc = sm.class_coverage(ev.fake_probs, ev.train.num_classes)
-        values.update({"classes_found": cc["classes_found"], "class_entropy": cc["entropy"],
+        values.update({"classes_found": cc["classes_found"], "class_entropy": abs(cc["entropy"]),  # never −0
                        "class_kl_to_uniform": cc["kl_to_uniform"]})
+        names = class_names(ev.model, ev.train, len(cc["histogram"]))
+        total = max(1, sum(cc["histogram"]))
+        ev.info["per_class"] = {"what": "share of the samples the judge assigns to each class",
+                                "shares": {names[i]: count / total for i, count in enumerate(cc["histogram"])}}
     else:
         ev.skipped["class_coverage"] = "Inception-v3's 1008 ImageNet classes are not the data's classes"
     # in pixels, as the training diagnostics: the judge's features of immature, low-contrast
@@ -269,31 +303,54 @@ def _probe(ev: Evaluation) -> dict:
 
 
 GENERATED = "generated samples"
-declare_metric(Metric("fid", _fid, SAMPLES, GENERATED, {"fid": ("FID", "lower is better")}))
-declare_metric(Metric("kid", _kid, SAMPLES, GENERATED, {"kid": ("KID", "lower is better")}))
+declare_metric(Metric("fid", _fid, SAMPLES, GENERATED, {"fid": Name("FID", LOWER, "Fréchet distance of features")},
+                      title="FID"))
+declare_metric(Metric("kid", _kid, SAMPLES, GENERATED, {"kid": Name("KID", LOWER, "kernel distance of features"),
+                                                        "kid_std": Name("KID std", "", "spread over subsets")},
+                      title="KID"))
 declare_metric(Metric("is", _inception_score, SAMPLES, GENERATED,
-                      {"is": ("Inception score", "higher is better, max = classes")}))
+                      {"is": Name("Inception score", HIGHER, "max = number of classes"),
+                       "is_std": Name("Inception score std", "", "spread over 10 splits")}, title="Inception score"))
 declare_metric(Metric("pr", _precision_recall, SAMPLES, GENERATED, {
-    "precision": ("precision (k-NN)", "share of samples on the real manifold"),
-    "recall": ("recall (k-NN)", "share of real images covered by samples")}))
+    "precision": Name("precision (k-NN)", HIGHER, "share of samples on the real manifold"),
+    "recall": Name("recall (k-NN)", HIGHER, "share of real images covered by samples")},
+    title="precision and recall"))
 declare_metric(Metric("coverage", _coverage, SAMPLES, GENERATED, {
-    "density": ("density", "≈1 for real-like samples"), "coverage": ("coverage", "share of real neighbourhoods hit"),
-    "classes_found": ("classes found", "by the judge among samples"), "class_entropy": ("class entropy", "nats"),
-    "class_kl_to_uniform": ("KL to uniform classes", "0 = balanced"),
-    "duplicate_rate": ("near-duplicate rate", "mode collapse when high")}))
+    "density": Name("density", "", "≈1 for real-like samples"),
+    "coverage": Name("coverage", HIGHER, "share of real neighbourhoods hit"),
+    "classes_found": Name("classes found", HIGHER, "by the judge among samples"),
+    "class_entropy": Name("class entropy", HIGHER, "nats; log(classes) when balanced"),
+    "class_kl_to_uniform": Name("KL to uniform classes", LOWER, "nats; 0 = balanced"),
+    "duplicate_rate": Name("near-duplicates", LOWER, "share of samples; mode collapse when high")},
+    title="density and coverage"))
 declare_metric(Metric("memorization", _memorization, SAMPLES, GENERATED, {
-    "memorized_share": ("memorized share", "samples closer to train than test images are"),
-    "memorized_share_features": ("memorized share (features)", "the same in feature space")}))
+    "memorized_share": Name("memorized share", LOWER, "samples closer to train than test images are"),
+    "memorized_share_features": Name("memorized share (features)", LOWER, "the same in feature space")},
+    title="memorisation check"))
 declare_metric(Metric("nll", _likelihood, (LIKELIHOOD,), labels={
-    "neg_elbo": ("−ELBO", "nats per image"), "iwae_nll": ("IWAE NLL", "nats per image"),
-    "nll": ("NLL", "nats per image"), "bits_per_dim": ("bits/dim", "")}))
+    "neg_elbo": Name("−ELBO", LOWER, "nats per image"), "iwae_nll": Name("IWAE NLL", LOWER, "nats per image"),
+    "nll": Name("NLL", LOWER, "nats per image"), "bits_per_dim": Name("bits/dim", LOWER)},
+    title="likelihood (NLL)"))
 declare_metric(Metric("psnr", _psnr, ("reconstruct",), "reconstructions",
-                      {"mse": ("MSE", "per pixel"), "psnr": ("PSNR", "dB")}))
+                      {"mse": Name("MSE", LOWER, "per pixel"), "psnr": Name("PSNR", HIGHER, "dB")}, title="PSNR"))
 declare_metric(Metric("ssim", _ssim, ("reconstruct",), "reconstructions",
-                      {"mse": ("MSE", "per pixel"), "ssim": ("SSIM", "")}))
+                      {"mse": Name("MSE", LOWER, "per pixel"), "ssim": Name("SSIM", HIGHER, "1 = identical")},
+                      title="SSIM"))
 declare_metric(Metric("probe", _probe, ("encode", LABELLED), "an encoder", {
-    "probe_codes": ("linear probe: codes", "accuracy"), "probe_pixels": ("linear probe: pixels", "accuracy"),
-    "probe_pca": ("linear probe: PCA same dim", "accuracy")}))
+    "probe_codes": Name("linear probe: codes", HIGHER, "accuracy"),
+    "probe_pixels": Name("linear probe: pixels", "", "accuracy, the baseline"),
+    "probe_pca": Name("linear probe: PCA same dim", "", "accuracy, the baseline")}, title="linear probe"))
+
+
+def class_names(model, data: ImageData | None, k: int) -> list[str]:
+    """Display names of classes 0…k−1: the model's label names, the run's class names, the data's,
+    else the indices."""
+    space = getattr(model, "label_space", None)
+    for names in (getattr(space, "names", None), getattr(model, "class_names", None),
+                  getattr(data, "classes", None)):
+        if names and len(names) >= k:
+            return [str(c) for c in list(names)[:k]]
+    return [str(i) for i in range(k)]
 
 
 def not_applicable(ev: Evaluation, wanted) -> dict[str, str]:
@@ -334,7 +391,9 @@ def evaluate(model, train: ImageData, test: ImageData, data_spec: str, metrics: 
     for metric in DECLARED.values():
         if metric.name in wanted and metric.name not in skipped:
             values.update(metric.compute(ev))
-    return {"model": model.registry_name, "data": data_spec, "n": len(real), "seed": seed, **ev.info,
+    sampled = "fake" in ev.__dict__       # the cached samples exist only if a sample metric ran
+    return {"model": model.registry_name, "data": data_spec, "n": len(real), "n_requested": n,
+            "n_samples": len(ev.fake) if sampled else 0, "seed": seed, **ev.info,
             "metrics": {k: float(v) for k, v in values.items()}, "not_applicable": {**skipped, **ev.skipped},
             "seconds": round(time.perf_counter() - started, 2)}
 
@@ -448,12 +507,45 @@ def describe_features(result: dict) -> str:
             f"{info.get('test_accuracy', float('nan')):.4f} ({info.get('feature_dim', 128)}-D penultimate features)")
 
 
+def not_applicable_lines(not_applicable: dict[str, str]) -> list[tuple[str, str]]:
+    """(metrics, reason) pairs, one per distinct reason: an explanation is given once, not per metric."""
+    by_reason: dict[str, list[str]] = {}
+    for key, why in not_applicable.items():
+        title = metric_title(key) if key in DECLARED else metric_name(key).label
+        by_reason.setdefault(why, []).append(title)
+    return [(", ".join(titles), why) for why, titles in by_reason.items()]
+
+
+def metric_rows(result: dict) -> list[dict]:
+    """Rows {metric, value, note} of a result for tables (the report's, compare's): display names with
+    their direction, printed numbers, n/a once per reason."""
+    rows = [{"metric": metric_name(k).title, "value": fmt(v), "note": metric_name(k).note}
+            for k, v in result["metrics"].items()]
+    rows += [{"metric": titles, "value": "n/a", "note": why}
+             for titles, why in not_applicable_lines(result.get("not_applicable", {}))]
+    return rows
+
+
 def format_table(result: dict) -> str:
-    lines = [f"{result['model']} on {result['data']} ({result['n']} held-out images, {result['seconds']} s)"]
+    """What `genlab eval` prints: one line per figure (display name, direction, value, note), the
+    metrics it could not compute grouped by reason, the per-class shares with class names."""
+    samples = result.get("n_samples")
+    counts = f"{result['n']} held-out images" + (f", {samples} samples" if samples else "")
+    lines = [f"{result['model']} on {result['data']} ({counts}, {result['seconds']} s)"]
     lines += [f"features: {text}"] if (text := describe_features(result)) else []
     for key, value in result["metrics"].items():
-        label, note = LABELS.get(key, (key, ""))
-        lines.append(f"  {label:28s} {value:12.4f}  {note}")
-    for key, why in result["not_applicable"].items():
-        lines.append(f"  {key:28s} {'n/a':>12s}  {why}")
+        name = metric_name(key)
+        # counts (classes found) print as counts
+        spec = "7.0f" if key == "classes_found" else "12.4f"
+        lines.append(f"  {name.title:30s} {fmt(value, spec):>12s}  {name.note}")
+    per_class = result.get("per_class")
+    if per_class:
+        lines.append(f"  per class ({per_class['what']}):")
+        lines.append("    " + "  ".join(f"{c} {fmt(share, '.0%')}" for c, share in per_class["shares"].items()))
+    na = not_applicable_lines(result["not_applicable"])
+    if na:
+        lines.append("  not computed:")
+        lines += [f"    {titles}: {why}" for titles, why in na]
+    if any(metric_name(k).arrow for k in result["metrics"]):
+        lines.append(f"({direction_legend()})")
     return "\n".join(lines)

@@ -83,7 +83,8 @@ def _adam_vs_sgd(out, epochs, n_train, width, batch_size, loss, sgd_lr, n_eval, 
     if n_train is not None and n_train < 2:
         raise ConfigError(f"--n-train must be at least 2, got {n_train}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise RunFolderError(f"{out} already exists; pass --overwrite to replace its runs, or choose another --out")
+        raise RunFolderError(f"{out} already exists; pass overwrite=True (--overwrite) to replace its runs, or "
+                             "choose another out folder (--out)")
     out.mkdir(parents=True, exist_ok=True)
 
     data = load_data(data_spec, "train")

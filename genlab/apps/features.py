@@ -84,8 +84,11 @@ def feature_report(model, train: ImageData, test: ImageData, out: str | Path, me
     z = codes_of(model, shown.x)
     xy, axis = code_map(z, method, seed)
     how = "" if axis == "z" else (" (t-SNE)" if method == "tsne" else " (PCA)")
+    from .sections import class_names
+
+    names = class_names(model, test, int(shown.y.max()) + 1)     # the run's class names, else the data's
     fig = latent_scatter(xy, shown.y.numpy(), title=f"{z.shape[1]}-D codes of {len(z)} held-out images{how}",
-                         class_names=test.classes)
+                         class_names=names)
     if axis != "z":
         ax = fig.axes[0]
         ax.set_xlabel(f"{axis}1")

@@ -72,7 +72,7 @@ def morph(model, images: Tensor, steps: int = 8, mode: str = "linear") -> Tensor
 
 @torch.no_grad()
 def interpolate_seeds(model, seed_a: int, seed_b: int, steps: int = 10, mode: str = "spherical",
-                      temperature: float = 1.0, label: int | None = None) -> Tensor:
+                      temperature: float = 1.0, label: int | str | None = None) -> Tensor:
     """Between two prior draws z_a, z_b ~ N(0, I) (for models without an encoder, e.g. generators);
     a conditional generator draws every image as class ``label``."""
     decode = class_decoder(model, "interpolating between seeds decodes prior codes", label)
@@ -80,7 +80,7 @@ def interpolate_seeds(model, seed_a: int, seed_b: int, steps: int = 10, mode: st
     return decode(path(z, steps, mode))
 
 
-def class_decoder(model, why: str, label: int | None = None):
+def class_decoder(model, why: str, label: int | str | None = None):
     """``decode`` for codes drawn from the prior: as is for a model that takes no label (a label is
     refused), bound to ``label`` for one with a label space (a class of cgan, acgan, cvae, or a
     value of infogan's categorical code), which then needs it."""
@@ -92,7 +92,7 @@ def class_decoder(model, why: str, label: int | None = None):
     return lambda z: decode(z, y.to(z.device).expand(len(z)))
 
 
-def code_decoder(model, why: str, label: int | None = None):
+def code_decoder(model, why: str, label: int | str | None = None):
     """``decode`` for codes of images (what ``encode`` returns): these carry everything the model
     decodes, so a label is refused."""
     decode = model.require("decode", why)
@@ -157,14 +157,34 @@ def codes(model, data: ImageData, limit: int = 2000, batch_size: int = 500) -> T
     return batched(lambda b: encode(b).flatten(1), x, batch_size, model.device)
 
 
-def pick_pair(data: ImageData, first: int | None = 7, second: int | None = 8) -> tuple[Tensor, Tensor, str]:
-    """Two held-out images: the first ``first`` and the first ``second`` digit when labels exist."""
+def pick_pair(data: ImageData, first: int | None = 7, second: int | None = 8,
+              names: list[str] | None = None) -> tuple[Tensor, Tensor, str]:
+    """Two held-out images: the first ``first`` and the first ``second`` digit when labels exist
+    (data without those classes: the first image of its first two classes). ``names`` names the
+    classes in the description."""
     if data.y is not None and first is not None and second is not None:
+        present = sorted(set(data.y.tolist()))
+        if (first not in present or second not in present) and len(present) >= 2:
+            first, second = present[0], present[1]
         ia = (data.y == first).nonzero()
         ib = (data.y == second).nonzero()
         if len(ia) and len(ib):
-            return data.x[ia[0, 0]], data.x[ib[0, 0]], f"class {first} → class {second}"
+            name = (lambda c: names[c] if names and c < len(names) else str(c))  # noqa: E731
+            return data.x[ia[0, 0]], data.x[ib[0, 0]], f"class {name(first)} → class {name(second)}"
     return data.x[0], data.x[min(1, len(data) - 1)], "image 0 → image 1"
+
+
+def path_picture(images: Tensor, steps: int, ends: list[str]):
+    """A decoded path (:func:`path` through ``len(ends)`` points, ``steps`` per leg) at a readable
+    size, cells of at least 64 px: one leg as one row with its two ends named above its first and
+    last image; several legs as one row each, named "a → b" at the row start."""
+    from ..viz.grids import labelled_grid
+
+    legs = len(ends) - 1
+    if legs == 1:
+        return labelled_grid([images], col_labels=[ends[0]] + [""] * (len(images) - 2) + [ends[1]], min_cell=64)
+    rows = [images[k * (steps - 1): k * (steps - 1) + steps] for k in range(legs)]
+    return labelled_grid(rows, [f"{ends[k]} → {ends[k + 1]}" for k in range(legs)], min_cell=64)
 
 
 def pick_classes(data: ImageData, classes: list[int]) -> Tensor:
@@ -190,13 +210,15 @@ class Manifold:
 
 @torch.no_grad()
 def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int, int] | None = None,
-             quantile: float = 0.05, label: int | None = None) -> Manifold:
+             quantile: float = 0.05, label: int | str | None = None, seed: int = 0) -> Manifold:
     """Decode an n×n grid. A 2-D latent: the prior's quantiles Φ⁻¹(q), q ∈ [quantile, 1 − quantile]
     (Kingma & Welling's digit manifold). A larger latent: along latent dimensions ``dims`` around
     the mean code, or by default the first two principal directions of the codes of ``data``,
     spanning the same quantiles of the codes' spread along them. A generator without an encoder
     (a GAN) has no codes of data: its grid spans the prior's quantiles along ``dims`` (default 0, 1)
-    with the other dimensions at the prior mean 0; a conditional one draws class ``label``."""
+    around one prior draw z (``seed``), whose other dimensions are kept: z = 0 is no typical code
+    of a many-dimensional Gaussian (its mass lies near the shell of radius √d), and decodes to a
+    blank image for most GANs. A conditional one draws class ``label``."""
     why = "a manifold decodes a grid of codes"
     model.require("decode", why)
     if n < 2:
@@ -214,11 +236,13 @@ def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int,
         i, j = dims if dims is not None else (0, 1)
         if not (0 <= i < d and 0 <= j < d):
             raise ConfigError(f"--dims {(i, j)} out of range for a {d}-D latent")
+        if i == j:
+            raise ConfigError(f"--dims needs two different dimensions, got {i} twice")
         gy, gx = torch.meshgrid(normal.flip(0), normal, indexing="ij")
-        grid = torch.zeros(n * n, d)
+        grid = prior_codes(model, 1, seed).cpu().repeat(n * n, 1)
         grid[:, i], grid[:, j] = gx.reshape(-1), gy.reshape(-1)
         return Manifold(decode(grid.to(model.device)).cpu(), normal, normal.flip(0),
-                        f"latent dimensions {i} and {j} (prior quantiles, the others 0)")
+                        f"latent dimensions {i} and {j} (prior quantiles; the other {d - 2} from a prior draw)")
     decode = code_decoder(model, why, label)
     if data is None:
         raise ConfigError("a latent with more than two dimensions needs data to find its main directions")
@@ -244,10 +268,12 @@ def manifold(model, n: int = 15, data: ImageData | None = None, dims: tuple[int,
 
 @torch.no_grad()
 def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims: list[int] | None = None,
-             steps: int = 9, span: float = 3.0, label: int | None = None) -> tuple[Tensor, list[int]]:
-    """One row per latent dimension: the code of ``x`` (or the prior mean 0) with that dimension set
-    to values from −span to +span standard deviations (the codes' own spread when ``data`` is given,
-    else the prior's). A conditional generator draws class ``label``. Returns
+             steps: int = 9, span: float = 3.0, label: int | str | None = None,
+             seed: int = 0) -> tuple[Tensor, list[int]]:
+    """One row per latent dimension: the code of ``x`` (or the mean code of ``data``, or for a
+    generator one prior draw z of ``seed``: a typical code, which z = 0 is not) with that dimension
+    set to values from −span to +span standard deviations (the codes' own spread when ``data`` is
+    given, else the prior's). A conditional generator draws class ``label``. Returns
     (len(dims)·steps)×C×H×W and the dimensions shown."""
     why = "a traversal decodes codes"
     can_encode = model.can("encode")
@@ -260,7 +286,7 @@ def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims
     elif z is not None:
         base, shape = z.mean(0), _code_shape(model, data.x[:1])
     else:
-        base = torch.zeros(latent_size(model))
+        base = prior_codes(model, 1, seed)[0].cpu()
         shape = (len(base),)
     size = len(base)
     dims = list(range(min(size, 10))) if dims is None else dims

@@ -15,10 +15,10 @@ from ..data import ImageData, load_data
 from ..data.batches import batched
 from ..errors import GenlabError
 from ..viz import plots
-from ..viz.grids import grid_image, labelled_rows
+from ..viz.grids import grid_image, labelled_grid, labelled_rows
 from ..viz.report import Report
 from . import sections
-from .latent import codes, interpolate, manifold, morph, pick_classes, pick_pair
+from .latent import codes, interpolate, manifold, morph, path_picture, pick_classes, pick_pair
 from .sections import section
 
 
@@ -59,26 +59,58 @@ def build_report(run_dir: str | Path, data: ImageData | None = None, model=None)
 @section("Configuration", order=sections.CONFIGURATION)
 def configuration(report, model, data, run_dir) -> None:
     info = runs.read_config(run_dir)
-    report.section("Configuration")
-    report.table([{"key": k, "value": str(v)} for k, v in info["config"].items()]
-                 + [{"key": f"train.{k}", "value": str(v)} for k, v in info.get("train", {}).items()])
+    report.section("Configuration", "The values in force; (recipe) and (auto) mark those the model resolved "
+                   "itself from its training recipe or an automatic choice, where the config says none or auto.")
+    rows = [{"key": k, "value": config_value(v, stored)} for k, (v, stored) in configuration_values(model).items()]
+    rows += [{"key": f"train.{k}", "value": str(v)} for k, v in info.get("train", {}).items()]
+    if info.get("classes"):
+        rows.append({"key": "classes", "value": ", ".join(map(str, info["classes"]))})
+    report.table(rows)
+
+
+def configuration_values(model) -> dict:
+    """key -> (the value in force, the value the config stores) for every config key."""
+    stored = model.config.to_dict()
+    return {k: (v, stored.get(k)) for k, v in model.config.resolved().items()}
+
+
+def config_value(value, stored) -> str:
+    """A config value for the table: "0.0002 (recipe)" when the config left it to the model."""
+    if stored == value:
+        return str(value)
+    return f"{value} ({'auto' if stored == 'auto' else 'recipe'})"
 
 
 @section("Reconstructions", needs=("reconstruct", "data"), order=sections.RECONSTRUCTIONS)
 def reconstructions(report, model, data, run_dir) -> None:
-    x = data.spread(16).x.to(model.device)
-    recon = model.reconstruct(x).cpu()
+    shown = sections.per_class(data, 16)
+    x = shown.x.to(model.device)
+    y = shown.y.to(model.device) if shown.y is not None and model.label_space is not None else None
+    recon = model.reconstruct(x, y).cpu()
     mse = mean_mse(model, data)
-    report.section("Reconstructions", f"Held-out images (top) and their reconstructions (bottom). "
+    by_class = ", one per class in turn," if shown.y is not None else ""
+    report.section("Reconstructions", f"Held-out images (top){by_class} and their reconstructions (bottom). "
                    f"Mean squared error per pixel over {min(len(data), 1000)} held-out images: {mse:.5f}.")
-    report.image(labelled_rows([x.cpu(), recon], ["original", "reconstruction"]))
+    names = None
+    if shown.y is not None:
+        known = sections.class_names(model, data, int(shown.y.max()) + 1)
+        names = [known[int(c)] for c in shown.y]
+    report.image(labelled_grid([x.cpu(), recon], ["original", "reconstruction"], names, min_cell=40))
 
 
 @section("Samples", needs=("sample",), order=sections.SAMPLES)
 def samples(report, model, data, run_dir) -> None:
     torch.manual_seed(0)
-    report.section("Samples", "64 images generated from the prior.")
-    report.image(grid_image(model.sample(64).cpu(), nrow=8))
+    space = model.label_space
+    if space is None:
+        report.section("Samples", "64 images generated from the prior.")
+        report.image(grid_image(model.sample(64).cpu(), nrow=8))
+        return
+    per_row = 8
+    images = model.sample(per_row * space.size, y=torch.arange(space.size).repeat_interleave(per_row)).cpu()
+    report.section("Samples", f"Images generated from the prior, one row per {space.meaning} ({per_row} each).")
+    rows = list(images.view(space.size, per_row, *images.shape[1:]))
+    report.image(labelled_rows(rows, sections.label_names(model, data), min_cell=48))
 
 
 @section("Latent space", needs=("encode", "data"), order=sections.LATENT_SPACE)
@@ -86,9 +118,10 @@ def latent_space(report, model, data, run_dir) -> None:
     z = codes(model, data)
     y = data.y[:len(z)] if data.y is not None else None
     note = " (PCA projection of the codes)" if z.shape[1] > 2 else ""
-    report.section("Latent space", f"Codes of {len(z)} held-out images{note}, coloured by label.")
+    report.section("Latent space", f"Codes of {len(z)} held-out images{note}, coloured by class.")
+    names = sections.class_names(model, data, int(y.max()) + 1) if y is not None else None
     report.image(plots.latent_scatter(z.numpy(), None if y is None else y.numpy(),
-                                      title=f"{z.shape[1]}-D latent codes"))
+                                      title=f"{z.shape[1]}-D latent codes", class_names=names))
 
 
 MORPH_CLASSES = [7, 2, 8, 0]
@@ -96,14 +129,17 @@ MORPH_CLASSES = [7, 2, 8, 0]
 
 @section("Interpolation", needs=("encode", "decode", "data"), order=sections.INTERPOLATION)
 def interpolation(report, model, data, run_dir) -> None:
-    a, b, what = pick_pair(data)
+    names = sections.class_names(model, data, max(data.num_classes, 1))
+    a, b, what = pick_pair(data, names=names)
     strip = interpolate(model, a, b, steps=10).cpu()
     report.section("Interpolation", f"Decoded codes on the straight line between two held-out images "
                    f"({what}): z(t) = (1 − t)·z_a + t·z_b, t = 0 … 1.")
-    report.image(grid_image(strip, nrow=10))
-    if data.y is not None and all((data.y == c).any() for c in MORPH_CLASSES):
+    report.image(path_picture(strip, 10, [part.strip().removeprefix("class ") for part in what.split("→")]))
+    if data.y is not None and names[:10] == [str(c) for c in range(10)] \
+            and all((data.y == c).any() for c in MORPH_CLASSES):
         report.text("Morphing through several digits: 7 → 2 → 8 → 0.")
-        report.image(grid_image(morph(model, pick_classes(data, MORPH_CLASSES), steps=8).cpu(), nrow=22))
+        report.image(path_picture(morph(model, pick_classes(data, MORPH_CLASSES), steps=8).cpu(), 8,
+                                  [names[c] for c in MORPH_CLASSES]))
 
 
 @section("Latent manifold", needs=("decode", ("encode", "sample"), "data"), order=sections.MANIFOLD)
@@ -120,17 +156,17 @@ def latent_manifold(report, model, data, run_dir) -> None:
 @section("Evaluation", order=sections.EVALUATION)
 def evaluation(report, model, data, run_dir) -> None:
     from ..io import read_json
-    from .evaluate import LABELS, describe_features
+    from ..train.names import direction_legend
+    from .evaluate import describe_features, metric_rows
 
     if not (run_dir / "eval.json").is_file():
         return
     ev = read_json(run_dir / "eval.json")
     looked = describe_features(ev)
     report.section("Evaluation", f"`genlab eval` on {ev.get('n')} held-out images ({ev.get('seconds')} s)."
-                   + (f" Sample metrics look through the {looked}." if looked else ""))
-    report.table([{"metric": LABELS.get(k, (k, ""))[0], "value": f"{v:.4g}", "note": LABELS.get(k, ("", ""))[1]}
-                  for k, v in ev.get("metrics", {}).items()]
-                 + [{"metric": k, "value": "n/a", "note": why} for k, why in ev.get("not_applicable", {}).items()])
+                   + (f" Sample metrics look through the {looked}." if looked else "")
+                   + f" ({direction_legend()}.)")
+    report.table(metric_rows({"metrics": ev.get("metrics", {}), "not_applicable": ev.get("not_applicable", {})}))
     nearest = (ev.get("images") or {}).get("nearest")
     grid = run_dir / Path(nearest).name if nearest else None  # .name: only files inside the run folder
     if grid is not None and grid.is_file():
@@ -144,7 +180,7 @@ def evaluation(report, model, data, run_dir) -> None:
 def training_curves(report, model, data, run_dir) -> None:
     metrics_path = run_dir / runs.METRICS
     if metrics_path.is_file():
-        report.section("Training curves", "Per-epoch means (train) and held-out values (val) from metrics.csv.")
+        report.section("Training curves", "Per-epoch means over the training images (solid) and held-out values (dashed), from metrics.csv; epochs counted from 1.")
         report.image(plots.training_curves(metrics_path))
 
 

@@ -55,7 +55,8 @@ def sweep_kl(weights=DEFAULT_WEIGHTS, data_spec: str = "mnist5k", epochs: int = 
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise RunFolderError(f"{out} already exists; pass --overwrite to replace its runs or choose another --out")
+        raise RunFolderError(f"{out} already exists; pass overwrite=True (--overwrite) to replace its runs or "
+                             "choose another out folder (--out)")
     train_data = train_data if train_data is not None else load_data(data_spec, "train")
     test_data = test_data if test_data is not None else load_data(data_spec, "test")
     rows, panels = [], []

@@ -6,7 +6,8 @@ from pathlib import Path
 
 RUN_HELP = "a trained run folder (e.g. runs/vae)"
 LABEL_HELP = ("the class to draw, for models with a label space: conditional models (cvae, cgan, acgan) take "
-              "a class, infogan the value of its categorical code c1")
+              "a class by name (e.g. circle, the data's sub-folder name) or number, infogan the value of its "
+              "categorical code c1")
 
 
 def add_run(p, help: str = RUN_HELP, optional: bool = False) -> None:
@@ -39,7 +40,8 @@ def add_seed(p, default: int | None = 0, help: str = "random seed (default 0)") 
 
 
 def add_label(p, help: str = LABEL_HELP) -> None:
-    p.add_argument("--label", type=int, default=None, metavar="K", help=help)
+    # text: a class name or a number, resolved by the model's label space (model.labels)
+    p.add_argument("--label", default=None, metavar="CLASS", help=help)
 
 
 def add_output_folder(p, default: str) -> None:
@@ -64,8 +66,13 @@ def held_out(args, model, split: str = "test"):
 
 
 def out_file(args, name: str) -> Path:
-    """``--out``, or ``name`` inside the run folder."""
-    return Path(args.out) if args.out else Path(args.run) / name
+    """``--out`` (an image file: .png, .jpg or .jpeg, checked before any work), or ``name`` inside
+    the run folder."""
+    from ..png import image_format
+
+    path = Path(args.out) if args.out else Path(args.run) / name
+    image_format(path)
+    return path
 
 
 def positive(value: int, flag: str) -> None:

@@ -24,10 +24,14 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run_eval)
 
-    p = sub.add_parser("compare", help="the same metrics side by side for several runs, as HTML")
+    p = sub.add_parser("compare", help="the same metrics side by side for several runs, as text and HTML",
+                       description="Evaluate each run on its own data's held-out images (or reuse its eval.json), "
+                                   "print the metrics side by side with their direction (↓ lower / ↑ higher is "
+                                   "better) and the best value marked, warn when the runs used different data, and "
+                                   "write an HTML page with their pictures.")
     p.add_argument("runs", nargs="+")
     add_out(p, "compare.html", "HTML file (default compare.html)")
-    add_n(p, 1000, "held-out images and generated samples per run")
+    add_n(p, 1000, "held-out images and generated samples per run (at most: a small data set holds out fewer)")
     p.set_defaults(func=run_compare)
 
     p = sub.add_parser("bench", help="train each model for a fixed budget on mnist5k and write a leaderboard")
@@ -55,7 +59,7 @@ def _note(message: str) -> None:
 def run_compare(args) -> int:
     from ..apps.compare import compare
 
-    print(compare(args.runs, Path(args.out), n=args.n))
+    print(compare(args.runs, Path(args.out), n=args.n, log=_note)["text"])
     return 0
 
 

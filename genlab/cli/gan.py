@@ -12,8 +12,11 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("diagnose", help="GAN run health: mode collapse, vanishing gradients, non-convergence",
                        description="Read a GAN run's metrics.csv, sample it now when a judge is cached, print "
-                                   "D(x), D(G(z)), gradient norms, coverage, near-duplicates, the warnings and a "
-                                   "verdict; write diagnose.json, diagnose.png and samples/evolution.gif into the run.")
+                                   "D(x), D(G(z)), gradient norms, coverage, near-duplicates, the warnings and one "
+                                   "verdict (mode collapse, vanishing gradients, non-convergence, too few epochs to "
+                                   "judge, or healthy: the same rules and thresholds as the end of `genlab train` "
+                                   "and the report); write diagnose.json, diagnose.png and samples/evolution.gif "
+                                   "into the run.")
     add_run(p, "a GAN's run folder")
     add_n(p, 1000, "samples drawn now for coverage and near-duplicates (0: none)")
     add_seed(p)

@@ -70,7 +70,8 @@ def run_invert(args) -> int:
         x, source = data.x, f"{data.name} held-out images"
         if y is None and by_class:                 # each held-out image as its own class
             if data.y is None:
-                raise DataError("the data has no labels and the model is conditional: give the class with --label K")
+                raise DataError("the data has no labels and the model is conditional: give the class with --label "
+                                "(its name, e.g. circle, or its number)")
             y = data.y
     # checked before the output folder is made
     y = model.require_labels(y, len(x)) if by_class else model.labels(y, len(x))

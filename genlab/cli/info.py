@@ -6,7 +6,7 @@ from .args import add_data
 
 def add_parser(sub) -> None:
     p = sub.add_parser("models", help="registered models and their capabilities")
-    p.add_argument("--config", metavar="MODEL", default=None, help="show MODEL's config keys and defaults")
+    p.add_argument("--config", metavar="MODEL", default=None, help="MODEL's config keys: meaning, type, allowed values, default and the value it resolves to")
     p.set_defaults(func=run_models)
 
     p = sub.add_parser("datasets", help="data specs genlab understands")
@@ -23,28 +23,32 @@ def add_parser(sub) -> None:
 
 
 def run_models(args) -> int:
-    import dataclasses
-
-    from ..registry import entries, get
+    # from the checked-in catalogue: listing 23 models must not import torch or build them
+    from .catalog import catalogue, describe_key, model
 
     if args.config:
-        entry = get(args.config)
-        print(f"{entry.name}: {entry.summary}")
-        cls = entry.model_class
-        print(f"  training defaults: --epochs {cls.default_epochs} --batch-size {cls.default_batch_size}")
-        for f in dataclasses.fields(entry.config_class):
-            print(f"  {f.name:18s} = {getattr(entry.config_class(), f.name)!r}")
+        entry = model(args.config)
+        print(f"{entry['name']}: {entry['summary']}")
+        if entry["paper"]:
+            print(f"  paper: {entry['paper']}")
+        print(f"  can: {', '.join(entry['capabilities'])}")
+        print(f"  training defaults: --epochs {entry['epochs']} --batch-size {entry['batch_size']} on mnist5k's 4,000 "
+              "training images; other data gets the same number of optimiser steps (docs/training.md)")
+        print(f"config keys (change one with `genlab train {entry['name']} --set KEY=VALUE`):")
+        for key in entry["keys"]:
+            kind, meaning = describe_key(key)
+            print(f"  {key['key']:18s} {kind}")
+            print(f"  {'':18s} {meaning}")
         return 0
-    for entry in entries():
-        caps = entry.model_class(entry.config_class()).capabilities()
-        print(f"{entry.name:12s} {entry.summary}  [{', '.join(caps)}]")
+    for entry in catalogue()["models"]:
+        print(f"{entry['name']:14s} {entry['summary']}  [{', '.join(entry['capabilities'])}]")
     return 0
 
 
 def run_datasets(args) -> int:
-    from ..data import DATASETS
+    from .catalog import catalogue
 
-    for spec, text in DATASETS.items():
+    for spec, text in catalogue()["datasets"].items():
         print(f"{spec:18s} {text}")
     return 0
 

@@ -100,50 +100,63 @@ def add_parser(sub) -> None:
 @torch.no_grad()
 def run_interpolate(args) -> int:
     from ..apps import latent
-    from ..viz.grids import save_grid
+    from ..apps.sections import class_names, label_names
+    from ..viz.grids import save_image
 
     positive(args.steps, "--steps")
     model = load(args.run)
+    out = out_file(args, "interpolate.png")
     seeds = parse_ints(args.seeds, "--seeds", 2)
     classes = parse_ints(args.classes, "--classes", least=2)
     if classes is not None:
         images = latent.interpolate_classes(model, classes, steps=args.steps, seed=args.seed)
-        what = f"{model.label_space.meaning} weights " + " → ".join(map(str, classes)) + f" at z of seed {args.seed}"
+        names = label_names(model)
+        ends = [names[c] for c in classes]
+        what = f"{model.label_space.meaning} weights " + " → ".join(ends) + f" at z of seed {args.seed}"
     elif seeds is not None:
         images = latent.interpolate_seeds(model, *seeds, steps=args.steps, mode=args.mode, label=args.label)
-        what = f"seed {seeds[0]} → seed {seeds[1]}" + (f" with {model.label_space.meaning} = {args.label}"
-                                                        if args.label is not None else "")
+        ends = [f"seed {s}" for s in seeds]
+        what = " → ".join(ends)
+        if args.label is not None:
+            what += f" with {model.label_space.meaning} {label_names(model)[model.label_index(args.label)]}"
     else:
         model.require("encode", "interpolation between images needs an encoder; use --seeds A,B to "
                                 "interpolate between prior draws")
         data = held_out(args, model)
+        names = class_names(model, data, max(data.num_classes, 1))
         through, index = parse_ints(args.through, "--through", least=2), parse_ints(args.index, "--index", least=2)
         if through:
-            points, what = latent.pick_classes(data, through), "classes " + " → ".join(map(str, through))
+            points = latent.pick_classes(data, through)
+            ends = [names[c] if c < len(names) else str(c) for c in through]
+            what = "classes " + " → ".join(ends)
         elif index:
             from ..errors import ConfigError
 
             if max(index) >= len(data) or min(index) < 0:
                 raise ConfigError(f"--index {index} out of range: the data has {len(data)} images")
-            points, what = data.x[index], "images " + " → ".join(map(str, index))
+            points, ends = data.x[index], [f"image {i}" for i in index]
+            what = "images " + " → ".join(map(str, index))
         else:
-            a, b, what = latent.pick_pair(data, args.from_class, args.to_class)
+            a, b, what = latent.pick_pair(data, args.from_class, args.to_class, names)
             points = torch.stack([a, b])
+            ends = [part.strip().removeprefix("class ") for part in what.split("→")]
         images = latent.morph(model, points, steps=args.steps, mode=args.mode)
-    print(f"{what}: {save_grid(images.cpu(), out_file(args, 'interpolate.png'), nrow=args.steps)}")
+    print(f"{what}: {save_image(latent.path_picture(images.cpu(), args.steps, ends), out)}")
     return 0
 
 
 @torch.no_grad()
 def run_manifold(args) -> int:
     from ..apps.latent import manifold
-    from ..viz.plots import figure_to_png, manifold_grid
+    from ..viz.grids import save_image
+    from ..viz.plots import figure_to_image, manifold_grid
 
     model = load(args.run)
+    out = out_file(args, "manifold.png")
     dims = parse_ints(args.dims, "--dims", 2)
     m = manifold(model, n=args.n, data=_run_data(args, model), dims=tuple(dims) if dims else None, label=args.label)
     fig = manifold_grid(m.images, m.xs, m.ys, title=f"decoded grid: {m.axes}")
-    print(figure_to_png(fig, out_file(args, "manifold.png")))
+    print(save_image(figure_to_image(fig), out))
     return 0
 
 
@@ -153,6 +166,7 @@ def run_traverse(args) -> int:
     from ..viz.grids import labelled_rows, save_image
 
     model = load(args.run)
+    out = out_file(args, "traverse.png")
     data = _run_data(args, model)
     x = None
     if args.index is not None:
@@ -161,7 +175,7 @@ def run_traverse(args) -> int:
     dims = parse_ints(args.dims, "--dims")
     images, dims = traverse(model, x, data, dims=dims, steps=args.steps, span=args.span, label=args.label)
     rows = images.view(len(dims), args.steps, *images.shape[1:])
-    print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), out_file(args, "traverse.png")))
+    print(save_image(labelled_rows(list(rows), [f"z{d}" for d in dims]), out))
     return 0
 
 
@@ -173,6 +187,7 @@ def run_arithmetic(args) -> int:
 
     positive(args.n, "--n")
     model = load(args.run)
+    out = out_file(args, "arithmetic.png")
     strengths = (0.0, 0.5, 1.0, 1.5)
     if not model.can("encode") and has_prior_noise(model):   # arithmetic on the codes of generated samples
         rows, vector, info = _generator_arithmetic(args, model, strengths)
@@ -183,7 +198,7 @@ def run_arithmetic(args) -> int:
         rows, vector = arithmetic(model, held_out(args, model), args.plus, args.minus, args.base, n=args.n,
                                   strengths=strengths)
     labels = [f"{args.base} + {s:g}·({args.plus} − {args.minus})" for s in strengths]
-    path = save_image(labelled_rows(list(rows), labels), out_file(args, "arithmetic.png"))
+    path = save_image(labelled_rows(list(rows), labels), out)
     print(f"attribute vector ‖{args.plus} − {args.minus}‖ = {vector.norm():.3f}: {path}")
     return 0
 
@@ -217,13 +232,13 @@ def run_mix(args) -> int:
 
     positive(args.n, "--n")
     model = load(args.run)
+    out = out_file(args, "mix.png")
     data = held_out(args, model).spread(2 * args.n)
     a, b = data.subset(range(0, len(data), 2)), data.subset(range(1, len(data), 2))
     k = min(len(a), len(b))
     mixed, how = mix(model, a.x[:k], b.x[:k], None if a.y is None else a.y[:k], None if b.y is None else b.y[:k],
                      split=args.split)
-    path = save_image(labelled_rows([a.x[:k], b.x[:k], mixed], ["source A", "source B", "mixed"]),
-                      out_file(args, "mix.png"))
+    path = save_image(labelled_rows([a.x[:k], b.x[:k], mixed], ["source A", "source B", "mixed"]), out)
     print(f"mixed: {how}: {path}")
     return 0
 

@@ -30,27 +30,47 @@ def add_parser(sub) -> None:
 
 @torch.no_grad()
 def run_sample(args) -> int:
-    from ..viz.grids import save_grid
+    from ..viz.grids import save_grid, save_image
 
     positive(args.n, "--n")
     model = load(args.run)
+    out = out_file(args, "sample.png")
     sample = model.require("sample", "it has no prior to sample from; use `genlab reconstruct` instead")
-    images = sample(args.n, model.labels(args.label, args.n), temperature=args.temperature,
-                    generator=torch.Generator().manual_seed(args.seed))
-    print(save_grid(images.cpu(), out_file(args, "sample.png")))
+    generator = torch.Generator().manual_seed(args.seed)
+    space = model.label_space
+    if space is None or args.label is not None:
+        images = sample(args.n, model.labels(args.label, args.n), temperature=args.temperature, generator=generator)
+        print(save_grid(images.cpu(), out))
+        return 0
+    from ..apps.sections import label_names
+    from ..viz.grids import labelled_rows
+
+    # without --label: one row per class (or code value), its name at the row start
+    per_row = -(-args.n // space.size)
+    images = sample(per_row * space.size, torch.arange(space.size).repeat_interleave(per_row).to(model.device),
+                    temperature=args.temperature, generator=generator).cpu()
+    rows = list(images.view(space.size, per_row, *images.shape[1:]))
+    what = f"one row per {space.meaning}, {per_row} image{'s' if per_row > 1 else ''} each"
+    print(f"{what}: {save_image(labelled_rows(rows, label_names(model), min_cell=48), out)}")
     return 0
 
 
 @torch.no_grad()
 def run_reconstruct(args) -> int:
-    from ..viz.grids import labelled_rows, save_image
+    from ..apps.sections import class_names, per_class
+    from ..viz.grids import labelled_grid, save_image
 
     positive(args.n, "--n")
     model = load(args.run)
+    out = out_file(args, "reconstruct.png")
     reconstruct = model.require("reconstruct")
-    x = held_out(args, model).x[:args.n]
-    image = labelled_rows([x, reconstruct(x).cpu()], ["original", "reconstruction"])
-    print(save_image(image, out_file(args, "reconstruct.png")))
+    data = per_class(held_out(args, model), args.n)    # a spread of classes, not the first n (often one class)
+    x = data.x.to(model.device)
+    y = data.y.to(model.device) if data.y is not None and model.label_space is not None else None
+    names = class_names(model, data, int(data.y.max()) + 1) if data.y is not None else None
+    image = labelled_grid([x.cpu(), reconstruct(x, y).cpu()], ["original", "reconstruction"],
+                          None if names is None else [names[int(c)] for c in data.y], min_cell=48)
+    print(save_image(image, out))
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 
 import torch.nn.functional as F
@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ..nn import MLP, ConvDecoder, ConvEncoder, init_linear
 from ..registry import register
-from .base import GenerativeModel, ModelConfig, Player
+from .base import GenerativeModel, ModelConfig, Player, Range
 
 
 def reconstruction_loss_per_image(x_hat: Tensor, x: Tensor, kind: str) -> Tensor:
@@ -65,12 +65,12 @@ class Autoencoder(GenerativeModel):
 
 @dataclass
 class AEConfig(ModelConfig):
-    latent_dim: int = 32                  # code units
-    hidden: tuple[int, ...] = ()          # hidden layer widths; () is the one-layer F(X)=S(WX+b), G(Z)=S(W'Z+b')
+    latent_dim: Annotated[int, Range(1)] = 32   # code units
+    hidden: Annotated[tuple[int, ...], Range(1)] = ()   # hidden layer widths; () is the one-layer F(X)=S(WX+b), G(Z)=S(W'Z+b')
     activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "relu"   # hidden units
     code_activation: Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"] = "sigmoid"  # code units
     loss: Literal["bce", "mse"] = "bce"   # reconstruction error ℓ, summed over pixels
-    lr: float = 1e-2                      # Adam's learning rate (see docs/autoencoders.md for 1e-3)
+    lr: Annotated[float, Range(0, low_open=True)] = 1e-2   # Adam's learning rate (see docs/autoencoders.md for 1e-3)
 
 
 @register("ae", AEConfig, "MLP autoencoder: F(X)=S(WX+b), G(Z)=S(W'Z+b'); hidden layers optional")
@@ -89,11 +89,11 @@ class AE(Autoencoder):
 
 @dataclass
 class ConvAEConfig(ModelConfig):
-    latent_dim: int = 10                  # code units
-    channels: tuple[int, ...] = (32, 64)  # output channels of the stride-2 convolutions (each halves H and W)
-    hidden: int = 16                      # width of the Dense layer before the code
+    latent_dim: Annotated[int, Range(1)] = 10   # code units
+    channels: Annotated[tuple[int, ...], Range(1)] = (32, 64)   # output channels of the stride-2 convolutions (each halves H and W)
+    hidden: Annotated[int, Range(1)] = 16   # width of the Dense layer before the code
     loss: Literal["bce", "mse"] = "bce"   # reconstruction error ℓ, summed over pixels
-    lr: float = 2e-3                      # Adam's learning rate (measured against 1e-3 in docs/autoencoders.md)
+    lr: Annotated[float, Range(0, low_open=True)] = 2e-3   # Adam's learning rate (measured against 1e-3 in docs/autoencoders.md)
 
 
 @register("conv-ae", ConvAEConfig, "Convolutional autoencoder (Conv32 s2, Conv64 s2, Dense 16, latent 10)")

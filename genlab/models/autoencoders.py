@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..nn import MLP, ConvDecoder, ConvEncoder, activation, init_linear
 from ..registry import register
 from .ae import AE, AEConfig, Autoencoder, reconstruction_loss
-from .base import ModelConfig
+from .base import ModelConfig, Range
 
 Act = Literal["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "linear"]
 
@@ -40,8 +40,8 @@ def _check_sizes(name: str, sizes, allow_empty: bool = False) -> None:
 
 @dataclass
 class DeepAEConfig(AEConfig):
-    latent_dim: int = 16                  # code units
-    hidden: tuple[int, ...] = (512, 256, 128, 64)   # hidden layer widths of the encoder (the decoder mirrors them)
+    latent_dim: Annotated[int, Range(1)] = 16   # code units
+    hidden: Annotated[tuple[int, ...], Range(1)] = (512, 256, 128, 64)   # hidden layer widths of the encoder (the decoder mirrors them)
     code_activation: Act = "linear"       # a real-valued code, as in Hinton & Salakhutdinov's deep AE
 
 
@@ -58,12 +58,12 @@ class DeepAE(AE):
 
 @dataclass
 class StackedAEConfig(ModelConfig):
-    sizes: tuple[int, ...] = (256, 128, 16)   # hidden layer widths, the last one is the code
-    pretrain_epochs: int = 2                   # epochs per layer; 0 trains the deep model end to end at once
+    sizes: Annotated[tuple[int, ...], Range(1)] = (256, 128, 16)   # hidden layer widths, the last one is the code
+    pretrain_epochs: Annotated[int, Range(0)] = 2   # epochs per layer; 0 trains the deep model end to end at once
     activation: Act = "relu"                   # hidden units (the 2006 paper's logistic units: docs/autoencoders.md)
     code_activation: Act = "linear"            # code units
     loss: Literal["bce", "mse"] = "bce"        # reconstruction error of the pixels, summed over them
-    lr: float = 3e-3                           # Adam's learning rate (each layer gets only a few epochs)
+    lr: Annotated[float, Range(0, low_open=True)] = 3e-3   # Adam's learning rate (each layer gets only a few epochs)
 
 
 @register("stacked-ae", StackedAEConfig,
@@ -155,11 +155,11 @@ class StackedAE(Autoencoder):
 class DAEConfig(ModelConfig):
     noise: str = "gaussian:0.5"            # the corruption: gaussian:σ, saltpepper:share, mask:share (data/corrupt.py)
     arch: Literal["conv", "mlp"] = "conv"  # convolutional or fully connected encoder and decoder
-    latent_dim: int = 32                   # code units
-    channels: tuple[int, ...] = (32, 64)   # conv: output channels of the stride-2 convolutions
-    hidden: tuple[int, ...] = (256,)       # conv: dense width before the code (last entry); mlp: hidden widths
+    latent_dim: Annotated[int, Range(1)] = 32   # code units
+    channels: Annotated[tuple[int, ...], Range(1)] = (32, 64)   # conv: output channels of the stride-2 convolutions
+    hidden: Annotated[tuple[int, ...], Range(1)] = (256,)   # conv: dense width before the code (last entry); mlp: hidden widths
     loss: Literal["bce", "mse"] = "bce"    # reconstruction error against the clean image, summed over pixels
-    lr: float = 2e-3                       # Adam's learning rate (measured against 1e-3 in docs/autoencoders.md)
+    lr: Annotated[float, Range(0, low_open=True)] = 2e-3   # Adam's learning rate (measured against 1e-3 in docs/autoencoders.md)
 
 
 @register("dae", DAEConfig, "Denoising autoencoder: reconstruct clean x from corrupt(x, noise)")
@@ -210,13 +210,13 @@ class DAE(Autoencoder):
 @dataclass
 class SparseAEConfig(ModelConfig):
     sparsity: Literal["l1", "kl", "ksparse"] = "l1"   # the penalty: L1 on a ReLU code, KL to ρ, or top-k
-    latent_dim: int = 256                  # code units (overcomplete-ish: the penalty, not the size, limits the code)
-    hidden: tuple[int, ...] = ()           # MLP layer widths before the code
-    l1_weight: float = 0.5                 # λ in λ Σ_j |a_j| (ReLU code)
-    rho: float = 0.05                      # target mean activation ρ of each sigmoid unit
-    kl_weight: float = 1.0                 # β in β Σ_j KL(ρ ‖ ρ̂_j)
-    k: int = 32                            # units kept per image by the k-sparse code
-    k_warmup_epochs: int = 5               # k-sparse: epochs over which k falls linearly from latent_dim to k
+    latent_dim: Annotated[int, Range(1)] = 256   # code units (overcomplete-ish: the penalty, not the size, limits the code)
+    hidden: Annotated[tuple[int, ...], Range(1)] = ()   # MLP layer widths before the code
+    l1_weight: Annotated[float, Range(0)] = 0.5   # λ in λ Σ_j |a_j| (ReLU code)
+    rho: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.05   # target mean activation ρ of each sigmoid unit
+    kl_weight: Annotated[float, Range(0)] = 1.0   # β in β Σ_j KL(ρ ‖ ρ̂_j)
+    k: Annotated[int, Range(1)] = 32   # units kept per image by the k-sparse code
+    k_warmup_epochs: Annotated[int, Range(0)] = 5   # k-sparse: epochs over which k falls linearly from latent_dim to k
     loss: Literal["bce", "mse"] = "bce"    # reconstruction error, summed over pixels
 
 
@@ -308,10 +308,10 @@ class SparseAE(Autoencoder):
 
 @dataclass
 class ContractiveAEConfig(ModelConfig):
-    latent_dim: int = 128                  # code units (one sigmoid layer)
-    contraction_weight: float = 1.0        # λ in recon + λ ‖J_f(x)‖²_F
+    latent_dim: Annotated[int, Range(1)] = 128   # code units (one sigmoid layer)
+    contraction_weight: Annotated[float, Range(0)] = 1.0   # λ in recon + λ ‖J_f(x)‖²_F
     loss: Literal["bce", "mse"] = "bce"    # reconstruction error, summed over pixels
-    lr: float = 1e-2                       # Adam's learning rate (see docs/autoencoders.md for 1e-3)
+    lr: Annotated[float, Range(0, low_open=True)] = 1e-2   # Adam's learning rate (see docs/autoencoders.md for 1e-3)
 
 
 @register("contractive-ae", ContractiveAEConfig, "Contractive autoencoder: + λ‖∂h/∂x‖²_F, sigmoid encoder")

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import io
+import tokenize
 import typing
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal
+from typing import Annotated, Callable, Iterable, Literal
 
 import torch
 from torch import Tensor, nn
@@ -14,13 +18,43 @@ from ..errors import CapabilityError, ConfigError, DataError, did_you_mean
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "log_prob", "translate", "segment")
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric config field allows, declared beside it and checked by :func:`coerce`
+    (``--set``, ``create(**kw)``, ``from_dict``): ``Annotated[float, Range(0)]`` is ≥ 0,
+    ``Range(0, 1)`` is [0, 1], ``Range(0, low_open=True)`` is > 0. On a tuple it bounds each item;
+    None (an optional field's "use the recipe") is always allowed."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return not (self.high is not None and (value >= self.high if self.high_open else value > self.high))
+
+    def __str__(self) -> str:
+        low, high = _number(self.low), _number(self.high)
+        if self.high is None:
+            return f"{'>' if self.low_open else '≥'} {low}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '≤'} {high}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+def _number(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 @dataclass
 class ModelConfig:
     """Fields every model has. Image shape and classes come from the data."""
 
-    image_shape: tuple[int, int, int] = (1, 28, 28)
-    num_classes: int = 0
-    lr: float = 1e-3
+    image_shape: Annotated[tuple[int, int, int], Range(1)] = (1, 28, 28)   # channels, height, width; set from the data
+    num_classes: Annotated[int, Range(0)] = 0   # classes of the labels (0: unlabelled data); set from the data
+    lr: Annotated[float, Range(0, low_open=True)] = 1e-3   # the optimiser's learning rate
 
     def to_dict(self) -> dict:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -57,11 +91,71 @@ def field_types(cls) -> dict:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+def field_ranges(cls) -> dict[str, Range]:
+    """The declared :class:`Range` of each field that has one (``Annotated[float, Range(0)]``)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = {}
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        if typing.get_origin(kind) is Annotated:
+            found = [m for m in kind.__metadata__ if isinstance(m, Range)]
+            if found:
+                out[f.name] = found[0]
+    return out
+
+
+def field_meanings(cls) -> dict[str, str]:
+    """What each field means: the ``# ...`` comment beside it in the source, or the comment lines
+    just above it; a field redeclared without one (a new default) keeps its parent class's.
+    Fields with no comment anywhere are left out (a test requires one for every registered config)."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        for klass in cls.__mro__:
+            text = _class_comments(klass).get(f.name)
+            if text:
+                out[f.name] = text
+                break
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _class_comments(klass) -> dict[str, str]:
+    """``field -> comment`` for the fields annotated in ``klass``'s own body (read with tokenize)."""
+    if klass is object or "__annotations__" not in vars(klass):
+        return {}
+    try:
+        source = inspect.getsource(klass)
+    except (OSError, TypeError):   # no source: a class made at run time, an install without .py files
+        return {}
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    indents = [t.end[1] for t in tokens if t.type == tokenize.INDENT]
+    body = indents[0] if indents else None
+    out, above, logical = {}, [], []
+    for tok in tokens:
+        if tok.type == tokenize.COMMENT and not logical:          # a comment on a line of its own
+            above.append(tok.string.lstrip("#").strip())
+        elif tok.type == tokenize.NL and not logical:
+            if tok.line.strip() == "":                             # a blank line ends a comment block
+                above = []
+        elif tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            if len(logical) > 2 and logical[0].type == tokenize.NAME and logical[1].string == ":" \
+                    and logical[0].start[1] == body:
+                beside = [t.string.lstrip("#").strip() for t in logical if t.type == tokenize.COMMENT]
+                text = " ".join(beside) or " ".join(above)
+                if text:
+                    out[logical[0].string] = text
+            logical, above = [], []
+        elif tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL, tokenize.ENCODING):
+            logical.append(tok)
+    return out
+
+
 def coerce(cls, key: str, value):
-    """Convert ``value`` (a string from ``--set`` or a JSON value) to the declared type of ``key``."""
+    """Convert ``value`` (a string from ``--set`` or a JSON value) to the declared type of ``key``,
+    within the field's declared :class:`Range`."""
     kind = field_types(cls)[key]
     try:
-        return _coerce(kind, value)
+        result = _coerce(kind, value)
     except _NotAChoice as exc:  # the choices themselves say what is allowed; no repeat in other words
         raise ConfigError(
             f"bad value {value!r} for {cls.__name__}.{key}: expected {_type_name(kind)}"
@@ -70,6 +164,15 @@ def coerce(cls, key: str, value):
     except (ValueError, TypeError) as exc:
         detail = f" ({exc})" if str(exc) else ""
         raise ConfigError(f"bad value {value!r} for {cls.__name__}.{key}: expected {_type_name(kind)}{detail}") from None
+    allowed = field_ranges(cls).get(key)
+    if allowed is not None and result is not None:
+        many = isinstance(result, (tuple, list))
+        if not all(item in allowed for item in (result if many else (result,))):
+            meaning = field_meanings(cls).get(key)
+            shown = value if isinstance(value, str) else repr(value)
+            raise ConfigError(f"bad value {shown} for {cls.__name__}.{key}: {'each item ' if many else ''}must be "
+                              f"{allowed}" + (f" ({meaning})" if meaning else ""))
+    return result
 
 
 def _unknown_key(cls, key: str, known) -> ConfigError:
@@ -87,8 +190,15 @@ class _NotAChoice(ValueError):
         self.value, self.choices = value, choices
 
 
+def type_name(kind) -> str:
+    """A declared type as the error messages name it: "int", "float or none", "one of 'bce', 'mse'"."""
+    return _type_name(kind)
+
+
 def _type_name(kind) -> str:
     origin = typing.get_origin(kind)
+    if origin is Annotated:
+        return _type_name(typing.get_args(kind)[0])
     if origin is typing.Literal:
         return "one of " + ", ".join(map(repr, typing.get_args(kind)))
     if origin is typing.Union:  # Optional[X] reads as "X or none"
@@ -249,6 +359,9 @@ class GenerativeModel(nn.Module):
     missing_capability_hints: dict = {}   # capability -> what to do instead, added to refusals
     default_epochs: int = 10              # what `genlab train` runs without --epochs
     default_batch_size: int = 128         # what ``train`` uses without a batch size
+    # optimiser steps below which a run warns it is too short; None: half the steps of the default
+    # (default_epochs at default_batch_size on mnist5k's 4,000 training images, where it was calibrated)
+    min_steps: int | None = None
     # old weight-name prefixes -> new ones, for run folders written before a rename
     renamed_weights: dict[str, str] = {}
 
@@ -266,14 +379,26 @@ class GenerativeModel(nn.Module):
             return p.device
         return torch.device("cpu")
 
+    # the class names of the data the model was built for or trained on (folder names, "0".."9"
+    # for digits): set by runs.create(data=...) and runs.load from config.json, for every model;
+    # a class-conditional model's label_space carries them as its names
+    class_names: tuple[str, ...] | None = None
+
     @property
     def label_space(self) -> LabelSpace | None:
         """None: the model takes no ``y``."""
         return None
 
+    def class_label_space(self, meaning: str = "class") -> LabelSpace:
+        """The label space of a class-conditional model: ``num_classes`` classes, named by
+        ``class_names`` when the run knows them."""
+        k, names = self.config.num_classes, self.class_names
+        return LabelSpace("classes", k, meaning, tuple(names) if names and len(names) == k else None)
+
     def labels(self, y, n: int, *, weights: bool = False) -> Tensor | None:
-        """The one validator of ``y`` for every caller: None stays None; an int, one label, n
-        labels (or, with ``weights``, n×K label weights) become n labels on the model's device."""
+        """The one validator of ``y`` for every caller: None stays None; an int, a class name (or
+        its number as text, e.g. from ``--label``), one label, n labels (or, with ``weights``, n×K
+        label weights) become n labels on the model's device."""
         space = self.label_space
         if y is None:
             return None
@@ -281,14 +406,47 @@ class GenerativeModel(nn.Module):
             raise ConfigError(f"model {self.registry_name!r} takes no label: it is unconditional (it draws neither a "
                               "class nor a categorical code); drop --label, or train a conditional model "
                               "(cvae, cgan, acgan) or infogan")
+        if isinstance(y, str):
+            y = self.label_index(y)
         return as_labels(y, n, space.size, self.device, f"{self.registry_name} ({space.meaning})", weights=weights)
+
+    def label_index(self, label: str | int) -> int:
+        """The value of the label space that ``label`` names: a class name ("circle"), else a number
+        0…K−1 (given as int or text); a ConfigError with the closest name otherwise."""
+        space = self.label_space
+        if space is None:
+            return self.labels(label, 1)     # refuses it in one line
+        names = list(space.names or [])
+        text = str(label).strip()
+        if text in names:
+            return names.index(text)
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is not None and 0 <= value < space.size:
+            return value
+        numbers = f"0…{space.size - 1}"
+        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+        if value is not None:
+            named = names and names != [str(v) for v in range(space.size)]     # digits are their own names
+            raise ConfigError(f"{space.meaning} {value} is out of range for {self.registry_name}: labels must lie in "
+                              f"{numbers}" + (f" ({shown})" if named else ""))
+        if names:
+            raise ConfigError(f"unknown {space.meaning} {text!r} for {self.registry_name}"
+                              f"{did_you_mean(text, names)} (its classes: {shown}; or their numbers {numbers})")
+        raise ConfigError(f"{self.registry_name}'s {space.meaning} takes the values {numbers}, not {text!r}")
 
     def require_labels(self, y, n: int, *, weights: bool = False) -> Tensor:
         """:meth:`labels` for calls that cannot go without ``y`` (a class-conditional decode)."""
         if y is None:
             space = self.label_space
+            example = space.names[min(1, space.size - 1)] if space.names else str(min(3, space.size - 1))
+            more = ", …" if space.names and len(space.names) > 3 else ""
+            values = f", a name ({', '.join(space.names[:3])}{more}) or a number 0…{space.size - 1}" if space.names \
+                else f" (0…{space.size - 1})"
             raise ConfigError(f"model {self.registry_name!r} needs a {space.meaning} per image here (it draws each "
-                              f"image with a {space.meaning}): give it as y (0…{space.size - 1}), e.g. `--label 3`")
+                              f"image with a {space.meaning}): give it as y{values}, e.g. `--label {example}`")
         return self.labels(y, n, weights=weights)
 
     def players(self) -> list[Player]:

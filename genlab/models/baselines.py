@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 from torch import Tensor
 
 from ..errors import CapabilityError, ConfigError, DataError
 from ..registry import register
-from .base import GenerativeModel, ModelConfig, Player
+from .base import GenerativeModel, ModelConfig, Player, Range
 
 
 class LinearGaussianBase(GenerativeModel):
@@ -101,7 +102,7 @@ class LinearGaussianBase(GenerativeModel):
 
 @dataclass
 class PCAConfig(ModelConfig):
-    latent_dim: int = 32              # components used by encode/reconstruct (all are stored; project takes any)
+    latent_dim: Annotated[int, Range(1)] = 32   # components used by encode/reconstruct (all are stored; project takes any)
 
 
 @register("pca", PCAConfig, "PCA: the linear code of the top eigenvectors; closed form, no training loop")
@@ -139,8 +140,8 @@ class PCA(LinearGaussianBase):
 
 @dataclass
 class GaussianConfig(ModelConfig):
-    latent_dim: int = 0               # eigenvectors used: 0 = all (the full covariance)
-    eps: float = 1e-3                 # ε, variance added in every direction, in pixel units² (keeps Σ invertible)
+    latent_dim: Annotated[int, Range(0)] = 0   # eigenvectors used: 0 = all (the full covariance)
+    eps: Annotated[float, Range(0, low_open=True)] = 1e-3   # ε, variance added in every direction, in pixel units² (keeps Σ invertible)
 
 
 @register("gaussian", GaussianConfig, "Gaussian image model x = μ + E Λ^½ z (eigen-decomposed covariance), exact log-likelihood")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -35,23 +35,23 @@ from ..errors import ConfigError, DataError
 from ..nn import MLP, ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import reconstruction_loss, reconstruction_loss_per_image
-from .base import GenerativeModel, LabelSpace, ModelConfig, Player
+from .base import GenerativeModel, LabelSpace, ModelConfig, Player, Range
 from .vae import gaussian_kl
 
 
 @dataclass
 class CVAEConfig(ModelConfig):
-    num_classes: int = 10                  # classes y can take; replaced by the data's number of classes
-    latent_dim: int = 8                    # dimensions of z
-    channels: tuple[int, ...] = (32, 64)   # output channels of the stride-2 convolutions
-    hidden: int = 64                       # dense width of the encoder before and after the label joins
+    num_classes: Annotated[int, Range(0)] = 10   # classes y can take; replaced by the data's number of classes
+    latent_dim: Annotated[int, Range(1)] = 8   # dimensions of z
+    channels: Annotated[tuple[int, ...], Range(1)] = (32, 64)   # output channels of the stride-2 convolutions
+    hidden: Annotated[int, Range(1)] = 64   # dense width of the encoder before and after the label joins
     recon_loss: Literal["bce", "mse"] = "bce"   # p(x | z, y): Bernoulli, or Gaussian with σ = 1
-    recon_weight: float = 1.0              # k1, the weight of r_loss
-    kl_weight: float = 1.0                 # k2, the weight of the KL term
-    classifier_weight: float = 1.0         # α, the weight of q(y | x)'s cross-entropy (labels images given without one)
-    classifier_hidden: int = 128           # hidden width of q(y | x)
-    log_prob_samples: int = 10             # K draws from q(z | x, y) per image in log_prob's estimate
-    lr: float = 2e-3                       # Adam's learning rate (measured against 1e-3 in docs/vae-family.md)
+    recon_weight: Annotated[float, Range(0)] = 1.0   # k1, the weight of r_loss
+    kl_weight: Annotated[float, Range(0)] = 1.0   # k2, the weight of the KL term
+    classifier_weight: Annotated[float, Range(0)] = 1.0   # α, the weight of q(y | x)'s cross-entropy (labels images given without one)
+    classifier_hidden: Annotated[int, Range(1)] = 128   # hidden width of q(y | x)
+    log_prob_samples: Annotated[int, Range(1)] = 10   # K draws from q(z | x, y) per image in log_prob's estimate
+    lr: Annotated[float, Range(0, low_open=True)] = 2e-3   # Adam's learning rate (measured against 1e-3 in docs/vae-family.md)
 
 
 @register("cvae", CVAEConfig, "Conditional VAE: label into encoder and decoder; generate a requested digit, restyle")
@@ -74,7 +74,7 @@ class CVAE(GenerativeModel):
     # ------------------------------------------------------------------ labels
     @property
     def label_space(self) -> LabelSpace:
-        return LabelSpace("classes", self.config.num_classes, "class")
+        return self.class_label_space()
 
     @property
     def num_classes(self) -> int:

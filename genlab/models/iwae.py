@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
 from ..errors import ConfigError
 from ..registry import register
+from .base import Range
 from .vae import VAE, VAEConfig
 
 
 @dataclass
 class IWAEConfig(VAEConfig):
-    latent_dim: int = 16                   # dimensions of z
-    samples: int = 5                       # K, importance samples per image in the training bound L_K
+    latent_dim: Annotated[int, Range(1)] = 16   # dimensions of z
+    samples: Annotated[int, Range(1)] = 5   # K, importance samples per image in the training bound L_K
 
 
 @register("iwae", IWAEConfig, "Importance-weighted autoencoder: the VAE trained on the K-sample bound L_K")

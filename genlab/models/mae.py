@@ -13,7 +13,7 @@ Both networks are in ``genlab.nn.vit`` (:class:`~genlab.nn.vit.MAEEncoder`, :cla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
@@ -22,26 +22,26 @@ from ..errors import ConfigError
 from ..nn import MAEDecoder, MAEEncoder, patch_grid, patchify, random_masking, unpatchify
 from ..nn.vit import init_vit_weights
 from ..registry import register
-from .base import GenerativeModel, ModelConfig, Player
+from .base import GenerativeModel, ModelConfig, Player, Range
 
 
 @dataclass
 class MAEConfig(ModelConfig):
-    patch_size: int = 4                   # patch side in pixels: 4×4 patches give a 7×7 grid on 28×28 images
-    mask_ratio: float = 0.75              # fraction of patches hidden per image
-    embed_dim: int = 64                   # encoder token width
-    depth: int = 4                        # encoder transformer blocks
-    heads: int = 4                        # encoder attention heads
-    decoder_dim: int = 64                 # decoder token width
-    decoder_depth: int = 2                # decoder transformer blocks
-    decoder_heads: int = 4                # decoder attention heads
-    mlp_ratio: float = 2.0                # hidden width of each block's MLP, as a multiple of the token width
+    patch_size: Annotated[int, Range(1)] = 4   # patch side in pixels: 4×4 patches give a 7×7 grid on 28×28 images
+    mask_ratio: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.75   # fraction of patches hidden per image
+    embed_dim: Annotated[int, Range(1)] = 64   # encoder token width
+    depth: Annotated[int, Range(1)] = 4   # encoder transformer blocks
+    heads: Annotated[int, Range(1)] = 4   # encoder attention heads
+    decoder_dim: Annotated[int, Range(1)] = 64   # decoder token width
+    decoder_depth: Annotated[int, Range(1)] = 2   # decoder transformer blocks
+    decoder_heads: Annotated[int, Range(1)] = 4   # decoder attention heads
+    mlp_ratio: Annotated[float, Range(0, low_open=True)] = 2.0   # hidden width of each block's MLP, as a multiple of the token width
     pos_embed: Literal["sincos", "learned"] = "sincos"   # fixed 2-D sine-cosine or learned position embedding
     pool: Literal["mean", "cls"] = "mean"     # how encode() turns tokens into one feature vector
     norm_pix_loss: bool = False           # targets normalised per patch (mean 0, variance 1)
-    weight_decay: float = 0.05            # AdamW's decoupled weight decay on weight matrices
-    lr: float = 1e-3                      # AdamW's learning rate
-    steps_per_batch: int = 4              # optimiser steps per batch, each with fresh masks
+    weight_decay: Annotated[float, Range(0)] = 0.05   # AdamW's decoupled weight decay on weight matrices
+    lr: Annotated[float, Range(0, low_open=True)] = 1e-3   # AdamW's learning rate
+    steps_per_batch: Annotated[int, Range(1)] = 4   # optimiser steps per batch, each with fresh masks
 
 
 def masked_patch_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..registry import register
-from .base import GenerativeModel, ModelConfig, Player, adam
+from .base import GenerativeModel, ModelConfig, Player, Range, adam
 
 
 def soft_threshold(u: Tensor, t) -> Tensor:
@@ -70,14 +70,14 @@ def lasso_objective(x: Tensor, D: Tensor, a: Tensor, lam: float) -> Tensor:
 
 @dataclass
 class SparseCodingConfig(ModelConfig):
-    atoms: int = 64                           # K: columns of the dictionary
-    lam: float = 0.5                          # sparsity weight λ in ½‖x − Da‖² + λ‖a‖₁
-    solver: Literal["ista", "fista"] = "fista"
-    iterations: int = 50                      # solver iterations per code
-    patch_size: int = 8                       # p×p patches (images are tiled, the border zero-padded); 0: whole images
-    patches_per_image: int = 8                # random patches drawn from each training image per step
+    atoms: Annotated[int, Range(1)] = 64   # K: columns of the dictionary
+    lam: Annotated[float, Range(0)] = 0.5   # sparsity weight λ in ½‖x − Da‖² + λ‖a‖₁
+    solver: Literal["ista", "fista"] = "fista"   # the Lasso solver: ISTA, or FISTA (its accelerated form)
+    iterations: Annotated[int, Range(1)] = 50   # solver iterations per code
+    patch_size: Annotated[int, Range(0)] = 8   # p×p patches (images are tiled, the border zero-padded); 0: whole images
+    patches_per_image: Annotated[int, Range(1)] = 8   # random patches drawn from each training image per step
     dc: bool = True                           # code each vector's mean brightness apart (unpenalised), atoms zero-mean
-    lr: float = 1e-2                          # Adam's learning rate for the dictionary
+    lr: Annotated[float, Range(0, low_open=True)] = 1e-2   # Adam's learning rate for the dictionary
 
 
 class SparseCodingBase(GenerativeModel):
@@ -243,7 +243,7 @@ class SparseCoding(SparseCodingBase):
 @dataclass
 class PSDConfig(SparseCodingConfig):
     encoder: Literal["shrink", "tanh"] = "shrink"   # shrink_θ(Wx + b) or g·tanh(Wx + b)
-    encoder_lr: float = 1e-2                        # Adam's learning rate for the encoder W, b, θ
+    encoder_lr: Annotated[float, Range(0, low_open=True)] = 1e-2   # Adam's learning rate for the encoder W, b, θ
 
 
 @register("psd", PSDConfig, "Predictive sparse decomposition: sparse coding plus an encoder that predicts the codes")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor
@@ -26,20 +26,20 @@ from torch import Tensor
 from ..nn import GridDecoder, GridEncoder, VectorQuantizer, conv_stack_sizes
 from ..registry import register
 from .ae import reconstruction_loss
-from .base import GenerativeModel, ModelConfig, Player
+from .base import GenerativeModel, ModelConfig, Player, Range
 
 
 @dataclass
 class VQVAEConfig(ModelConfig):
-    num_codes: int = 64                    # K, codebook entries: 7·7·log2(64) = 294 bits per 28×28 image
-    code_dim: int = 16                     # D, dimensions of a codebook vector
-    channels: tuple[int, ...] = (32, 64)   # stride-2 convolutions: the grid is the image size / 2^len
-    beta: float = 0.25                     # β, the commitment weight
+    num_codes: Annotated[int, Range(1)] = 64   # K, codebook entries: 7·7·log2(64) = 294 bits per 28×28 image
+    code_dim: Annotated[int, Range(1)] = 16   # D, dimensions of a codebook vector
+    channels: Annotated[tuple[int, ...], Range(1)] = (32, 64)   # stride-2 convolutions: the grid is the image size / 2^len
+    beta: Annotated[float, Range(0)] = 0.25   # β, the commitment weight
     ema: bool = False                      # codebook by moving averages instead of the codebook loss
-    decay: float = 0.99                    # EMA decay γ per training step
-    restart_after: int = 5                 # training steps unused before a code is re-initialised (0: never)
+    decay: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.99   # EMA decay γ per training step
+    restart_after: Annotated[int, Range(0)] = 5   # training steps unused before a code is re-initialised (0: never)
     loss: Literal["bce", "mse"] = "bce"    # reconstruction error, summed over pixels
-    lr: float = 2e-3                       # Adam's learning rate
+    lr: Annotated[float, Range(0, low_open=True)] = 2e-3   # Adam's learning rate
 
 
 @register("vq-vae", VQVAEConfig, "VQ-VAE: conv encoder to a 7×7 grid of codebook indices, straight-through decoder")

@@ -18,7 +18,7 @@ the Gaussian kernel, so distant codes still receive gradient).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..nn import ConvDecoder, ConvEncoder
 from ..registry import register
 from .ae import Autoencoder, reconstruction_loss
-from .base import ModelConfig, Player
+from .base import ModelConfig, Player, Range
 
 KERNELS = ("imq", "rbf")
 
@@ -59,13 +59,13 @@ def mmd(x: Tensor, y: Tensor, kernel: str = "imq", scale: float | None = None) -
 
 @dataclass
 class WAEConfig(ModelConfig):
-    latent_dim: int = 8                    # dimensions of z
-    channels: tuple[int, ...] = (32, 64)   # output channels of the stride-2 convolutions
-    hidden: int = 64                       # dense width before the code
+    latent_dim: Annotated[int, Range(1)] = 8   # dimensions of z
+    channels: Annotated[tuple[int, ...], Range(1)] = (32, 64)   # output channels of the stride-2 convolutions
+    hidden: Annotated[int, Range(1)] = 64   # dense width before the code
     loss: Literal["bce", "mse"] = "mse"    # cost c(x, y); mse is the paper's squared error ‖x − y‖²
-    mmd_weight: float = 10.0               # λ (the paper's), against the per-image summed squared error
+    mmd_weight: Annotated[float, Range(0)] = 10.0   # λ (the paper's), against the per-image summed squared error
     kernel: Literal["imq", "rbf"] = "imq"  # MMD kernel: inverse multiquadratic or Gaussian
-    prior_std: float = 1.0                 # σ of p(z) = N(0, σ²I); C = 2·d·σ²
+    prior_std: Annotated[float, Range(0, low_open=True)] = 1.0   # σ of p(z) = N(0, σ²I); C = 2·d·σ²
 
 
 @register("wae", WAEConfig, "Wasserstein autoencoder (WAE-MMD): recon + λ·MMD(q(z), N(0, I)), IMQ kernel")

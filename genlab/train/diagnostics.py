@@ -18,8 +18,11 @@ training by ``genlab diagnose``). :class:`GANDiagnostics` watches the first two 
 * from the engine's epoch means it reads D(x), D(G(z)) and each player's gradient norm;
 * it logs ``diag/*_epoch`` columns into metrics.csv and raises :class:`GANTrainingWarning`s.
 
-The rules are plain functions of a per-epoch history (:func:`epoch_warnings`), so that
-``genlab diagnose`` applies the same ones to a finished run's metrics.csv.
+The rules are plain functions of a per-epoch history (:func:`epoch_warnings`), and one function,
+:func:`judge_history`, turns a history into a :class:`Verdict` (its warnings and one verdict) with
+one set of :class:`Thresholds`. The callback's warnings, the end of `genlab train`
+(:func:`run_verdict`), `genlab diagnose` and the report's GAN section all come from it, so they
+cannot disagree.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import csv
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import lightning as L
@@ -39,8 +42,9 @@ from ..models.gan import GAN
 from ..models.gan.game import PROBABILITY_LOSSES
 from .callbacks import TrainingContext, training_callbacks
 
-__all__ = ["GANDiagnostics", "GANTrainingWarning", "Thresholds", "epoch_warnings", "all_warnings",
-           "read_history", "sample_health", "is_adversarial", "DIAG_COLUMNS", "GAN_DIAGNOSTIC_SAMPLES"]
+__all__ = ["GANDiagnostics", "GANTrainingWarning", "Thresholds", "Verdict", "VERDICTS", "judge_history",
+           "run_verdict", "run_thresholds", "oscillation", "epoch_warnings", "all_warnings", "read_history",
+           "sample_health", "is_adversarial", "DIAG_COLUMNS", "GAN_DIAGNOSTIC_SAMPLES"]
 
 GAN_DIAGNOSTIC_SAMPLES = 500   # images drawn per epoch for coverage and near-duplicates (~1 s of judge work)
 
@@ -61,7 +65,16 @@ class Thresholds:
     d_real_high: float = 0.95         # ... while D is near-perfect (probability losses): D(x) > 0.95
     d_fake_low: float = 0.05          # ... and D(G(z)) < 0.05
     warmup_steps: int = 500           # no mode-collapse warning before G has taken this many steps (nor in
-                                      # epoch 1): early samples are blobs that all look alike
+                                      # epoch 1) while training: early samples are blobs that all look alike
+    oscillation_epochs: int = 6       # non-convergence: judged over the last half of training, at least this long
+    oscillation_r2: float = 0.2       # ... both losses: a straight line explains less than this share of variance
+    oscillation_flips: float = 0.5    # ... their epoch-to-epoch changes flip sign at least this often
+    oscillation_swing: float = 0.1    # ... and their std is above this share of their mean magnitude
+
+    @property
+    def min_epochs(self) -> int:
+        """Epochs a run needs before every rule can judge it (non-convergence looks at the last half)."""
+        return 2 * self.oscillation_epochs
 
 
 # metrics.csv columns written by the engine (train/{player}_{name}_epoch) and by this callback
@@ -119,6 +132,13 @@ def sample_health(images: Tensor, judge=None, threshold: float | None = None,
 
 # --------------------------------------------------------------------------- the rules
 
+def _percent(share: float) -> str:
+    """99.5%, 70%, 0.2%: three significant digits, never rounded up to a misleading 100%."""
+    from .names import fmt
+
+    return f"{fmt(100 * share, '.3g')}%"
+
+
 def _value(row: dict, key: str) -> float | None:
     v = row.get(key)
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
@@ -140,11 +160,11 @@ def epoch_warnings(history: list[dict], index: int = -1, loss: str = "nonsaturat
     if covered is not None and num_classes and covered < num_classes * t.min_class_share:
         reasons.append(f"the samples cover only {covered:.0f} of {num_classes} classes")
     if dup is not None and dup > t.max_duplicate_rate:
-        reasons.append(f"{dup:.0%} of the samples are near-duplicates of another sample")
+        reasons.append(f"{_percent(dup)} of the samples are near-duplicates of another sample")
     steps = _value(row, "steps")
     warming_up = t.warmup_steps > 0 and (epoch == 1 or (steps is not None and steps <= t.warmup_steps))
     if reasons and not warming_up:
-        found.append({"epoch": epoch, "kind": "mode_collapse",
+        found.append({"epoch": epoch, "kind": "mode_collapse", "reason": " and ".join(reasons),
                       "message": f"epoch {epoch}: possible mode collapse: {' and '.join(reasons)}; try Adam "
                                  "(β1 0.5), a lower lr, the wgan-gp or hinge loss, or spectral_norm=true"})
 
@@ -161,10 +181,10 @@ def epoch_warnings(history: list[dict], index: int = -1, loss: str = "nonsaturat
                           if loss in PROBABILITY_LOSSES else "")
             fix = ("use the nonsaturating loss, " if loss == "minimax" else "") + \
                   "weaken D (lr_d, label_smoothing, fewer d_steps) or use wgan-gp"
-            found.append({"epoch": epoch, "kind": "vanishing_gradient",
-                          "message": f"epoch {epoch}: vanishing generator gradient: ‖∇G‖ = {grad:.3g}"
-                                     + (f" ({grad / first:.1e} of epoch 1's {first:.3g})" if first else "")
-                                     + f"{judge_text}; {fix}"})
+            reason = (f"‖∇G‖ = {grad:.3g}" + (f" ({grad / first:.1e} of epoch 1's {first:.3g})" if first else "")
+                      + judge_text)
+            found.append({"epoch": epoch, "kind": "vanishing_gradient", "reason": reason,
+                          "message": f"epoch {epoch}: vanishing generator gradient: {reason}; {fix}"})
     return found
 
 
@@ -206,6 +226,189 @@ def read_history(metrics_csv: str | Path) -> list[dict]:
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 
+# --------------------------------------------------------------------------- the verdict
+
+VERDICTS = ("mode collapse", "vanishing gradients", "non-convergence", "too few epochs to judge", "healthy")
+KIND_VERDICT = {"mode_collapse": "mode collapse", "vanishing_gradient": "vanishing gradients",
+                "non_convergence": "non-convergence"}
+
+
+def oscillation(values, min_epochs: int | None = None, thresholds: Thresholds = Thresholds()) -> dict | None:
+    """Does a per-epoch series oscillate without trend over the last half of training?
+
+    Returns None with fewer than ``min_epochs`` (default ``thresholds.oscillation_epochs``) epochs in
+    that half, else ``{"epochs", "r2", "flips", "swing", "oscillating"}``: R² of a least-squares
+    line, the share of epoch-to-epoch changes whose sign differs from the previous change, and
+    std / mean |value|.
+    """
+    import numpy as np
+
+    t = thresholds
+    min_epochs = t.oscillation_epochs if min_epochs is None else min_epochs
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
+    w = v[len(v) // 2:]
+    if len(w) < min_epochs:
+        return None
+    x = np.arange(len(w), dtype=np.float64)
+    fit = np.polyval(np.polyfit(x, w, 1), x)
+    var = float(w.var())
+    r2 = 1.0 - float(((w - fit) ** 2).mean()) / var if var > 0 else 1.0
+    steps = np.sign(np.diff(w))
+    flips = float((steps[1:] != steps[:-1]).mean()) if len(steps) > 1 else 0.0
+    swing = float(w.std() / (np.abs(w).mean() + 1e-12))
+    return {"epochs": int(len(w)), "r2": round(r2, 4), "flips": round(flips, 4), "swing": round(swing, 4),
+            "oscillating": bool(r2 < t.oscillation_r2 and flips >= t.oscillation_flips and swing > t.oscillation_swing)}
+
+
+@dataclass
+class Verdict:
+    """One judgement of a GAN run. ``name`` is one of :data:`VERDICTS`; ``warnings`` the warning
+    lines (each names its epoch and figure); ``found`` the same as dicts ``{"epoch", "kind",
+    "message"}``; ``problems`` every verdict that holds, most serious first; ``epochs`` judged;
+    ``convergence`` the oscillation figures of the D and G losses; ``reason`` why a run is too
+    short to judge."""
+
+    name: str
+    warnings: list[str]
+    found: list[dict]
+    problems: list[str]
+    epochs: int
+    convergence: dict
+    reason: str = ""
+
+    def line(self) -> str:
+        """One line for people: the verdict and what it rests on."""
+        if self.name == "too few epochs to judge":
+            return f"verdict: too few epochs to judge ({self.reason})"
+        if self.name == "healthy":
+            earlier = sorted({w["epoch"] for w in self.found})
+            return (f"verdict: healthy after {self.epochs} epochs"
+                    + (f" (warnings at epoch(s) {', '.join(map(str, earlier))} did not persist)" if earlier
+                       else " (no warnings)"))
+        last = [w for w in self.found if KIND_VERDICT.get(w["kind"]) == self.name][-1]
+        also = f"; also {', '.join(self.problems[1:])}" if len(self.problems) > 1 else ""
+        return f"verdict: {self.name} (epoch {last['epoch']}: {last.get('reason') or last['message']}{also})"
+
+    def as_dict(self) -> dict:
+        return {"verdict": self.name, "warnings": self.found, "problems": self.problems, "epochs": self.epochs,
+                "convergence": self.convergence, "reason": self.reason, "line": self.line()}
+
+
+def judge_history(history: list[dict], loss: str = "nonsaturating", num_classes: int | None = None,
+                  thresholds: Thresholds = Thresholds(), final: dict | None = None,
+                  finished: bool = True) -> Verdict:
+    """The verdict on a per-epoch ``history`` (see :func:`read_history`), the one rule for everyone.
+
+    Each epoch before the last gets :func:`epoch_warnings` (with the warm-up). A ``finished`` run's
+    last epoch is judged as it ends, without the warm-up allowance (its samples are what the
+    user gets); ``final`` (figures measured now, e.g. by `genlab diagnose` on fresh samples)
+    replaces that epoch's coverage and near-duplicates. While training (``finished=False``) the
+    last epoch keeps the warm-up and non-convergence is not judged. Verdict: the most serious of
+    mode collapse, vanishing gradients, non-convergence at the end; otherwise "too few epochs to
+    judge" until every rule can judge (:attr:`Thresholds.min_epochs`), then "healthy".
+    """
+    import dataclasses as dc
+
+    t = thresholds
+    if not history:
+        return Verdict("too few epochs to judge", [], [], [], 0, {}, "no epoch finished")
+    found = all_warnings(history[:-1], loss, num_classes, t)
+    last = dict(history[-1])
+    if final:
+        last.update({k: v for k, v in final.items() if v is not None})
+    rules = dc.replace(t, warmup_steps=0) if finished else t
+    end = epoch_warnings(history[:-1] + [last], -1, loss, num_classes, rules)
+    epoch = int(last.get("epoch", len(history)))
+    convergence = {}
+    if finished:
+        convergence = {key: oscillation([r.get(key) for r in history], thresholds=t) for key in ("d_loss", "g_loss")}
+        if all(c and c["oscillating"] for c in convergence.values()):
+            d, g = convergence["d_loss"], convergence["g_loss"]
+            reason = (f"the D and G losses oscillate without trend over epochs {epoch - g['epochs'] + 1}–{epoch} "
+                      f"(R² {d['r2']:.2f} and {g['r2']:.2f}, sign flips {d['flips']:.0%} and {g['flips']:.0%})")
+            end.append({"epoch": epoch, "kind": "non_convergence", "reason": reason,
+                        "message": f"epochs {epoch - g['epochs'] + 1}–{epoch}: non-convergence: {reason}; lower the "
+                                   "learning rates or use the wgan-gp loss"})
+        steps = last.get("steps")
+        if steps is not None and t.warmup_steps and steps <= t.warmup_steps:
+            for w in end:
+                if w["kind"] == "mode_collapse":
+                    w["message"] += (f" (after only {int(steps)} generator steps: early samples often look alike; "
+                                     "train longer before changing the recipe)")
+    found += end
+    problems = [v for v in VERDICTS[:3] if any(KIND_VERDICT.get(w["kind"]) == v for w in end)]
+    if problems:
+        name, reason = problems[0], ""
+    elif finished and len(history) < t.min_epochs:
+        name = "too few epochs to judge"
+        reason = (f"{len(history)} epoch(s); non-convergence needs {t.min_epochs}; "
+                  + ("no warning at the last epoch" if found else "no warning so far"))
+    elif not finished:
+        name, reason = "too few epochs to judge", "training is not finished"
+    else:
+        name, reason = "healthy", ""
+    return Verdict(name, [w["message"] for w in found], found, problems, len(history), convergence, reason)
+
+
+def run_thresholds(run_dir: str | Path) -> Thresholds:
+    """The thresholds a run was trained under (its diagnostics.json), else the defaults."""
+    from ..errors import GenlabError
+    from ..io import read_json
+
+    path = Path(run_dir) / "diagnostics.json"
+    if not path.is_file():
+        return Thresholds()
+    try:
+        saved = read_json(path).get("thresholds") or {}
+    except GenlabError:
+        return Thresholds()
+    known = {f.name for f in fields(Thresholds)}
+    return Thresholds(**{k: v for k, v in saved.items() if k in known})
+
+
+def run_num_classes(run_dir: str | Path, info: dict | None = None) -> int | None:
+    """Classes the coverage was counted against: the judge's (diagnostics.json), the config's, or the
+    number of the run's class names."""
+    from ..errors import GenlabError
+    from ..io import read_json
+
+    path = Path(run_dir) / "diagnostics.json"
+    if path.is_file():
+        try:
+            k = read_json(path).get("num_classes")
+        except GenlabError:
+            k = None
+        if k:
+            return int(k)
+    if info is None:
+        return None
+    return int(info.get("config", {}).get("num_classes") or 0) or (len(info.get("classes") or []) or None)
+
+
+def run_verdict(run_dir: str | Path) -> Verdict | None:
+    """The verdict on a finished GAN run folder from its metrics.csv; None for a run that is not a
+    GAN or was trained without diagnostics (no ``diag/*`` columns)."""
+    from .. import runs
+    from ..errors import GenlabError
+    from ..registry import get
+
+    run_dir = Path(run_dir)
+    try:
+        info = runs.read_config(run_dir)
+        if not issubclass(get(info["model"]).model_class, GAN):
+            return None
+    except (GenlabError, KeyError):
+        return None
+    metrics = run_dir / runs.METRICS
+    if not metrics.is_file():
+        return None
+    history = read_history(metrics)
+    if not any(k in row for row in history for k in DIAG_FIELDS):
+        return None
+    return judge_history(history, str(info.get("config", {}).get("loss", "")), run_num_classes(run_dir, info),
+                         run_thresholds(run_dir))
+
+
 # --------------------------------------------------------------------------- the callback
 
 class GANDiagnostics(L.Callback):
@@ -227,6 +430,7 @@ class GANDiagnostics(L.Callback):
         self.history: list[dict] = []
         self.warnings: list[dict] = []
         self.seconds, self.epochs_measured, self.steps = 0.0, 0, 0
+        self.loss, self.num_classes = "", None
 
     def on_fit_start(self, trainer, pl_module) -> None:
         if trainer.global_rank != 0:
@@ -249,6 +453,8 @@ class GANDiagnostics(L.Callback):
                           f"`genlab judge train --data {spec}` (near-duplicates are still measured)",
                           UserWarning, stacklevel=1)
         self.threshold = duplicate_reference(self.real.float().flatten(1))
+        self.loss = getattr(pl_module.model.config, "loss", "")
+        self.num_classes = self.judge.num_classes if self.judge is not None else None
         # a resumed run goes on from its earlier epochs (the first-epoch gradient is the reference)
         done = trainer.current_epoch
         if self.run_dir is not None and done > 0:
@@ -282,7 +488,10 @@ class GANDiagnostics(L.Callback):
         row.update({k: v for k, v in health.items() if k != "histogram"})
         self.history = [r for r in self.history if r["epoch"] < row["epoch"]] + [row]
         num_classes = self.judge.num_classes if self.judge is not None else None
-        found = epoch_warnings(self.history, -1, getattr(model.config, "loss", ""), num_classes, self.thresholds)
+        # the verdict's own rules, as they stand while training (with the warm-up): this epoch's warnings
+        judged = judge_history(self.history, getattr(model.config, "loss", ""), num_classes, self.thresholds,
+                               finished=False)
+        found = [w for w in judged.found if w["epoch"] == row["epoch"]]
         kinds = {w["kind"] for w in found}
         row.update(mode_collapse=float("mode_collapse" in kinds),
                    vanishing_gradient=float("vanishing_gradient" in kinds))
@@ -298,17 +507,27 @@ class GANDiagnostics(L.Callback):
         self.epochs_measured += 1
         self._write()
 
-    def _write(self) -> None:
-        """diagnostics.json in the run folder: the warnings with their epochs, and how they were measured."""
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if trainer.global_rank == 0 and self.history and self.threshold is not None:
+            self._write(final=True)
+
+    def _write(self, final: bool = False) -> None:
+        """diagnostics.json in the run folder: the warnings raised while training with their epochs,
+        how they were measured, and (once training ends) the verdict of :func:`judge_history`."""
         if self.run_dir is None:
             return
         from ..io import write_json
 
-        write_json(self.run_dir / "diagnostics.json", {
+        record = {
             "n": self.n, "seed": self.seed, "judge": self.judge is not None, "judge_problem": self.judge_problem,
+            "num_classes": self.judge.num_classes if self.judge is not None else None,
             "duplicate_threshold": self.threshold, "duplicates_in": "pixels",
             "thresholds": asdict(self.thresholds), "warnings": self.warnings,
-            "seconds_per_epoch": round(self.seconds / max(1, self.epochs_measured), 3)})
+            "seconds_per_epoch": round(self.seconds / max(1, self.epochs_measured), 3)}
+        if final:
+            record["verdict"] = judge_history(self.history, self.loss, self.num_classes,
+                                              self.thresholds).as_dict()
+        write_json(self.run_dir / "diagnostics.json", record)
 
 
 @training_callbacks(GAN)

@@ -11,18 +11,34 @@ from ..models.base import GenerativeModel, Player
 class Engine(L.LightningModule):
     """Each training step runs every player in order, ``player.steps`` optimiser steps each."""
 
-    def __init__(self, model: GenerativeModel):
+    def __init__(self, model: GenerativeModel, fresh_hyperparameters: bool = False):
         super().__init__()
         self.model = model
         self.automatic_optimization = False
+        # on a resume that changes the learning rate (or betas): a checkpoint's optimiser states
+        # carry the old values, so the new ones from the config are put back after the restore
+        self.fresh_hyperparameters = fresh_hyperparameters
+        self._fresh: list[list[dict]] = []
         self._players: list[Player] = []
         self._sums: dict[str, torch.Tensor] = {}
         self._seen = 0
 
     def configure_optimizers(self):
         self._players = self.model.players()
+        self._fresh = [[{k: g[k] for k in ("lr", "betas", "weight_decay") if k in g} for g in p.optimizer.param_groups]
+                       for p in self._players]
         # a closed-form model (no players) still runs the loop so that run files and logs are written
         return [p.optimizer for p in self._players] or None
+
+    def on_train_start(self) -> None:
+        # runs after Lightning restored the checkpoint's optimiser states
+        if not self.fresh_hyperparameters:
+            return
+        for player, fresh in zip(self._players, self._fresh):
+            for group, values in zip(player.optimizer.param_groups, fresh):
+                group.update(values)
+                if "lr" in values:
+                    group["initial_lr"] = values["lr"]     # the base of the epoch's lr_schedule
 
     def _key(self, player: Player, name: str) -> str:
         return name if len(self._players) == 1 else f"{player.name}_{name}"

@@ -261,41 +261,79 @@ def _from_dict(metrics: Mapping[str, Sequence[Any]]) -> dict[str, _Points]:
     return table
 
 
+# training curves are grouped into a few panels by what they show; keys not named here get a panel each
+_LOSS_KEYS = ("loss", "total", "discriminator_loss", "generator_loss")
+_PANELS = (
+    ("losses", lambda k: k in _LOSS_KEYS),
+    ("D(x) and D(G(z))", lambda k: k in ("discriminator_d_real", "discriminator_d_fake")),
+    ("gradient norms", lambda k: k.endswith("grad_norm")),
+    ("diagnostics: coverage and near-duplicates", lambda k: k in ("diag:duplicate_rate", "diag:classes_covered")),
+)
+# the other diag/* columns (warning flags, class entropy, KL) stay in metrics.csv and the GAN section
+_HIDDEN_DIAG = ("mode_collapse", "vanishing_gradient", "class_entropy", "class_kl_uniform", "classes_found")
+
+
+def _panel_of(column: str) -> str | None:
+    """The panel a metrics.csv column is drawn in (None: not drawn)."""
+    from ..train.names import display, training_key
+
+    phase, key = training_key(column)
+    if phase == "diag":
+        if key in _HIDDEN_DIAG:
+            return None
+        key = f"diag:{key}"
+    for title, wanted in _PANELS:
+        if wanted(key):
+            return title
+    return display(column.partition("/")[2] if phase in _PHASES else column).title
+
+
 def _select(columns: list[str], names: Sequence[str] | None) -> dict[str, list[str]]:
-    """Columns grouped by metric base name, in display order."""
-    groups: dict[str, list[str]] = {}
-    if names is None:
-        for c in columns:
-            groups.setdefault(_metric_base(c), []).append(c)
-        rank = {b: (_PRIORITY.index(b) if b in _PRIORITY else len(_PRIORITY), k) for k, b in enumerate(groups)}
-        groups = {b: groups[b] for b in sorted(groups, key=rank.__getitem__)}
-    else:
+    """Columns grouped into panels (losses; D(x) and D(G(z)); gradient norms; diagnostics; then one
+    panel per other metric, reconstruction and KL first), in display order."""
+    if names is not None:
+        chosen: list[str] = []
         for wanted in names:
             hits = [c for c in columns if c == wanted or _metric_base(c) == wanted or fnmatchcase(c, wanted)]
             if not hits:
                 raise ValueError(f"no metric matches {wanted!r}; the metrics are: {', '.join(columns) or 'none'}")
-            for c in hits:
-                group = groups.setdefault(_metric_base(c), [])
-                if c not in group:
-                    group.append(c)
+            chosen += [c for c in hits if c not in chosen]
+        columns = chosen
+    groups: dict[str, list[str]] = {}
+    bases: dict[str, str] = {}
+    for c in columns:
+        panel = _panel_of(c)
+        if panel is not None:
+            groups.setdefault(panel, []).append(c)
+            bases.setdefault(panel, _metric_base(c))
+    fixed = [title for title, _ in _PANELS]
+
+    def rank(panel: str):
+        if panel in fixed:
+            return (0, fixed.index(panel))
+        base = bases[panel]
+        return (1, _PRIORITY.index(base) if base in _PRIORITY else len(_PRIORITY))
+
+    order = sorted(groups, key=lambda p: (rank(p), list(groups).index(p)))
     phase = {p: k for k, p in enumerate(_PHASES)}
-    return {b: sorted(cs, key=lambda c: phase.get(c.partition("/")[0].lower(), len(_PHASES)))
-            for b, cs in groups.items()}
+    return {p: sorted(groups[p], key=lambda c: phase.get(c.partition("/")[0].lower(), len(_PHASES))) for p in order}
 
 
 def training_curves(metrics: Mapping[str, Sequence[Any]] | str | Path, names: Sequence[str] | None = None,
                     title: str | None = None, ncols: int = 3, logy: bool = False) -> Figure:
-    """Training curves, one small subplot per metric (e.g. total loss, reconstruction, KL).
+    """Training curves in a few panels, titled and labelled with display names.
 
     ``metrics`` is ``{name: [(epoch_or_step, value), ...]}`` or the path of a Lightning metrics.csv
-    (see :func:`read_metrics_csv`). Columns are grouped by metric: ``train/kl_epoch``,
-    ``train/kl_step`` and ``val/kl`` share the subplot "kl". A subplot shows the per-epoch series
-    (train epoch means, validation) against the epoch when there are at least two epochs, else the
-    per-step series against the step (with the per-epoch values marked at their step). ``names``
-    picks metrics by column name, group name or glob pattern; by default every numeric column
-    except ``epoch``/``step`` is shown, loss/total, reconstruction and KL first.
+    (see :func:`read_metrics_csv`); epochs are Lightning's (from 0) and are drawn counted from 1, as
+    everywhere else. Panels: the losses (train and held-out together), D(x) and D(G(z)), the
+    gradient norms (log scale), the GAN diagnostics (near-duplicates with their warning level, and
+    the classes covered), then one panel per other metric (reconstruction and KL first). A panel
+    shows its per-epoch series against the epoch when there are at least two epochs, else the
+    per-step series against the step. ``names`` picks columns by column name, metric name or glob
+    pattern.
     """
     table = _read_table(metrics) if isinstance(metrics, (str, Path)) else _from_dict(metrics)
+    table = {c: [(None if e is None else e + 1, s, v) for e, s, v in pts] for c, pts in table.items()}
     groups = _select(list(table), names)
     if not groups:
         fig = new_figure(5, 2)
@@ -309,24 +347,47 @@ def training_curves(metrics: Mapping[str, Sequence[Any]] | str | Path, names: Se
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(groups):]:
         fig.delaxes(ax)
-    for ax, (base, cols) in zip(axes, groups.items()):
-        _plot_group(ax, base, {c: table[c] for c in cols}, logy)
+    for ax, (panel, cols) in zip(axes, groups.items()):
+        _plot_group(ax, panel, {c: table[c] for c in cols}, logy or panel == "gradient norms")
     if title:
         fig.suptitle(title)
     return fig
 
 
-def _plot_group(ax, base: str, series: dict[str, _Points], logy: bool) -> None:
+def _series_label(column: str, per_step: bool = False) -> str:
+    from ..train.names import display
+
+    return display(column).label + (" (per step)" if per_step else "")
+
+
+def _plot_group(ax, panel: str, series: dict[str, _Points], logy: bool) -> None:
     epoch_cols = [c for c in series if _epoch_level(c)]
     step_cols = [c for c in series if not _epoch_level(c)]
     epochs_seen = max((len({e for e, _, _ in series[c] if e is not None}) for c in epoch_cols), default=0)
     by_epoch = bool(epoch_cols) and (epochs_seen >= 2 or not step_cols)
+    twin = None
+    from ..train.names import training_key
+
+    # one colour per figure, train solid and held-out dashed, so the pair reads as one
+    colours = {k: f"C{i}" for i, k in enumerate(dict.fromkeys(training_key(c)[1] for c in series))}
+
+    def style(c: str) -> dict:
+        phase, key = training_key(c)
+        return {"color": colours[key], "linestyle": "--" if phase in ("val", "valid", "validation", "test") else "-"}
+
     if by_epoch:
         for c in epoch_cols:
             pts = sorted((e, v) for e, _, v in series[c] if e is not None)
-            if pts:
-                x, v = zip(*pts)
-                ax.plot(x, v, marker="o" if len(pts) <= 30 else None, markersize=3, label=c)
+            if not pts:
+                continue
+            x, v = zip(*pts)
+            # classes covered (a count) shares the diagnostics panel with a share: its own axis
+            target = ax
+            if c.startswith("diag/classes_covered"):
+                twin = twin or ax.twinx()
+                target = twin
+            target.plot(x, v, marker="o" if len(pts) <= 30 else None, markersize=3, label=_series_label(c),
+                        **style(c))
         ax.set_xlabel("epoch")
         if epochs_seen <= 12:
             ax.xaxis.get_major_locator().set_params(integer=True)
@@ -335,19 +396,31 @@ def _plot_group(ax, base: str, series: dict[str, _Points], logy: bool) -> None:
             pts = sorted((s, v) for _, s, v in series[c] if s is not None)
             if pts:
                 x, v = zip(*pts)
-                ax.plot(x, v, linewidth=1.2, label=c)
+                ax.plot(x, v, linewidth=1.2, label=_series_label(c, per_step=True))
         for c in epoch_cols:
             pts = sorted((s, v) for _, s, v in series[c] if s is not None)
             if pts:
                 x, v = zip(*pts)
-                ax.plot(x, v, marker="o", markersize=5, linestyle="--", label=c)
+                ax.plot(x, v, marker="o", markersize=5, linestyle="--", label=_series_label(c))
         ax.set_xlabel("step")
-    ax.set_title(base)
+    if panel.startswith("diagnostics"):
+        from ..train.diagnostics import Thresholds
+
+        ax.axhline(Thresholds().max_duplicate_rate, color="#cc3311", linestyle="--", linewidth=0.8,
+                   label="near-duplicate warning level")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("share of samples")
+        if twin is not None:
+            twin.set_ylabel("classes covered")
+            twin.set_ylim(bottom=0)
+            twin.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(panel)
     if logy and all(v > 0 for pts in series.values() for _, _, v in pts):
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    if ax.get_lines():
-        ax.legend(fontsize=7, frameon=False)
+    lines = ax.get_lines() + (twin.get_lines() if twin is not None else [])
+    if lines:
+        ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, frameon=False)
 
 
 # --------------------------------------------------------------------------- images with coordinates

@@ -109,7 +109,9 @@ def test_nearest_grid_pairs_each_sample_with_its_nearest_training_image():
 def test_eval_autoencoder_lists_sample_metrics_as_not_applicable(runs, capsys):
     assert main(["eval", str(runs / "conv-ae"), "--n", "200"]) == 0
     out = capsys.readouterr().out
-    assert "fid" in out and "cannot sample" in out and "PSNR" in out
+    assert "FID, KID, Inception score" in out and "PSNR ↑" in out and "MSE ↓" in out
+    assert out.count("cannot sample") == 1                 # the reason once, for all six sample metrics
+    assert "  fid " not in out and "\n  kid" not in out      # display names, not raw keys
     saved = json.loads((runs / "conv-ae" / "eval.json").read_text())
     assert set(saved["not_applicable"]) == {"fid", "kid", "is", "pr", "coverage", "memorization", "nll"}
 
@@ -117,8 +119,13 @@ def test_eval_autoencoder_lists_sample_metrics_as_not_applicable(runs, capsys):
 def test_compare_and_unknown_metric(runs, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["compare", str(runs / "vae"), str(runs / "conv-ae"), "--n", "200", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"{runs / 'vae'}: mnist5k, 200 held-out images, 200 samples" in text
+    assert f"{runs / 'conv-ae'}: mnist5k, 200 held-out images\n" in text and "not comparable" not in text
+    psnr = next(line for line in text.splitlines() if line.startswith("PSNR ↑"))
+    assert psnr.count("★") == 1                              # the better of the two reconstructions
     html = out.read_text()
-    assert "vae" in html and "conv-ae" in html and "n/a" in html
+    assert "vae" in html and "conv-ae" in html and "n/a" in html and "lower is better" in html
     gallery = html.split('<div class="gallery">', 1)[1].split("</div>", 1)[0]
     assert gallery.count("data:image/png;base64,") == 2  # the two runs' grids side by side
     assert "vae: samples" in gallery and "conv-ae: held-out images" in gallery
@@ -142,3 +149,35 @@ def test_bench_writes_leaderboard(cache, tmp_path, capsys):
     assert rows[0]["images_per_s"] > 0 and "psnr" in rows[0] and "fid" not in rows[0] and "fid" in rows[1]
     md = (tmp_path / "leaderboard.md").read_text()
     assert "| ae |" in md and "| vae |" in md
+    assert "PSNR ↑" in md and "MSE ↓" in md and "| psnr |" not in md and md.count("★") >= 2
+
+
+def test_format_table_names_directions_no_negative_zero_and_one_explanation():
+    explanation = "unlabelled data: needs labels to train a judge, or Inception-v3 weights: " + "x" * 300
+    result = {"model": "vae", "data": "folder:/tmp/shapes", "n": 60, "n_requested": 1000, "n_samples": 60,
+              "seconds": 1.5, "metrics": {"class_entropy": -0.0, "fid": 12.5, "psnr": 17.25, "kid": -1e-9},
+              "per_class": {"what": "share of the samples the judge assigns to each class",
+                            "shares": {"circle": 0.5, "square": 0.25, "triangle": 0.25}},
+              "not_applicable": {k: explanation for k in ("is", "pr", "memorization")}}
+    text = format_table(result)
+    assert "-0.0000" not in text and "class entropy ↑" in text and "0.0000" in text
+    assert "FID ↓" in text and "PSNR ↑" in text and "(↓ lower is better, ↑ higher is better)" in text
+    assert "60 held-out images, 60 samples" in text                  # the real counts, not --n
+    assert text.count(explanation) == 1
+    assert "Inception score, precision and recall, memorisation check: " + explanation in text
+    assert "circle 50%  square 25%  triangle 25%" in text
+
+
+def test_class_names_prefer_the_models_then_the_data():
+    from types import SimpleNamespace
+
+    from genlab.apps.evaluate import class_names
+    from genlab.models.base import LabelSpace
+
+    named = SimpleNamespace(label_space=LabelSpace("classes", 3, "shape", ("circle", "square", "triangle")))
+    assert class_names(named, None, 3) == ["circle", "square", "triangle"]
+    run = SimpleNamespace(label_space=None, class_names=("a", "b"))
+    assert class_names(run, None, 2) == ["a", "b"]
+    data = SimpleNamespace(classes=["cat", "dog"])
+    assert class_names(SimpleNamespace(label_space=None), data, 2) == ["cat", "dog"]
+    assert class_names(SimpleNamespace(label_space=None), None, 3) == ["0", "1", "2"]   # indices, at last

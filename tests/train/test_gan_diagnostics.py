@@ -16,7 +16,7 @@ from genlab.metrics import judge as J
 from genlab import runs
 from genlab.metrics.sample import duplicate_reference
 from genlab.train.diagnostics import (DIAG_COLUMNS, GANTrainingWarning, Thresholds, all_warnings, epoch_warnings,
-                                      read_history, sample_health)
+                                      read_history, run_verdict, sample_health)
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
@@ -79,6 +79,10 @@ def test_callback_logs_columns_and_warns_on_a_collapsed_generator(judge, small_t
     assert float(last[DIAG_COLUMNS["class_kl_uniform"]]) == pytest.approx(2.302585, abs=1e-4)   # log 10
     saved = json.loads((tmp_path / "run" / "diagnostics.json").read_text())
     assert saved["judge"] and [w["kind"] for w in saved["warnings"]] == ["mode_collapse"]
+    # the verdict written at the end of training is the one everything else computes from metrics.csv
+    assert saved["verdict"]["verdict"] == "mode collapse" == run_verdict(tmp_path / "run").name
+    assert saved["num_classes"] == 10 and saved["thresholds"]["warmup_steps"] == 3
+    assert run_verdict(tmp_path / "run").found == saved["verdict"]["warnings"]
     history = read_history(tmp_path / "run" / "metrics.csv")
     assert [r["epoch"] for r in history] == [1, 2] and {"d_real", "d_fake", "g_grad", "d_grad"} <= set(history[-1])
     assert [r["steps"] for r in history] == [3, 6]
@@ -278,6 +282,10 @@ def test_report_has_the_gan_section(gan_run, monkeypatch):
 
     html = build_report(gan_run).read_text()
     assert "GAN training" in html and "Evolution of the fixed-noise samples" in html
+    from genlab.apps.diagnose import diagnose
+
+    verdict = diagnose(gan_run, n=0, save=False)["verdict"]          # the report says what diagnose says
+    assert f"Verdict: {verdict}" in html
     assert "samples/evolution.gif" in html
     # the animation itself is embedded, byte for byte, not re-encoded as one PNG frame
     gif = base64.b64encode((gan_run / "samples" / "evolution.gif").read_bytes()).decode()

@@ -36,13 +36,13 @@ def test_read_metrics_csv_keeps_non_empty_cells(metrics_csv):
     assert m["val/total"] == [(0.0, 2.4), (1.0, 1.9)]
 
 
-def test_training_curves_one_subplot_per_metric(metrics_csv):
+def test_training_curves_group_the_losses_and_name_each_panel(metrics_csv):
     fig = training_curves(metrics_csv)
     assert isinstance(fig, Figure)
-    assert [ax.get_title() for ax in fig.axes] == ["total", "recon", "kl"]
+    assert [ax.get_title() for ax in fig.axes] == ["losses", "reconstruction loss ↓", "KL divergence"]
     assert all(ax.get_xlabel() == "epoch" for ax in fig.axes)
     total = fig.axes[0]
-    assert {line.get_label() for line in total.get_lines()} == {"train/total_epoch", "val/total"}
+    assert {line.get_label() for line in total.get_lines()} == {"loss", "held-out loss"}
     assert len(training_curves(metrics_csv, names=["kl", "val/*"]).axes) == 2
     with pytest.raises(ValueError):
         training_curves(metrics_csv, names=["nonexistent"])

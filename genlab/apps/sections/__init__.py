@@ -111,14 +111,38 @@ def sections_for(model) -> list[Callable]:
     return [s.draw for s in page(model) if s.models or s.classes]
 
 
-def label_names(model, data) -> list[str]:
-    """Display names of the values of the model's label space: its own names, else the data's
-    class names when there are as many, else 0…K−1."""
+def label_names(model, data=None) -> list[str]:
+    """Display names of the values of the model's label space: its own names (the run's class
+    names), else for classes the data's class names when there are as many, else 0…K−1 (a
+    categorical code's values, infogan's c1, are numbers: they are not matched to classes)."""
     space = model.label_space
     if space.names:
         return list(space.names)
-    names = list(data.classes or []) if data is not None else []
+    names = list(data.classes or []) if data is not None and space.kind == "classes" else []
     return names if len(names) == space.size else [str(c) for c in range(space.size)]
+
+
+def class_names(model, data=None, k: int | None = None) -> list[str]:
+    """Names of class indices 0…k−1 for legends and tables of any model: the run's class names
+    (``model.class_names``), else the data's, else the numbers."""
+    names = list(model.class_names or []) or list(getattr(data, "classes", None) or [])
+    k = len(names) if k is None else k
+    return names[:k] if len(names) >= k else names + [str(c) for c in range(len(names), k)]
+
+
+def per_class(data, n: int):
+    """``n`` images of ``data`` spread over its classes: the first image of each class in class
+    order, then the second of each, ...; unlabelled data: ``n`` evenly spaced images."""
+    import torch
+
+    if data.y is None or len(data) == 0:
+        return data.spread(n)
+    order = torch.argsort(data.y, stable=True)                 # by class, each class in data order
+    y = data.y[order]
+    first = torch.searchsorted(y, y, right=False)              # where each image's class starts
+    rank = torch.arange(len(y)) - first                        # its place within its class
+    pick = order[torch.argsort(rank * (int(y.max()) + 1) + y, stable=True)][:n]
+    return data.subset(pick)
 
 
 def _model_class(name: str) -> type:
@@ -131,6 +155,6 @@ def _model_class(name: str) -> type:
         return type(None)
 
 
-__all__ = ["Section", "section", "declare", "page", "sections_for", "load_families", "label_names", "SECTIONS", "DATA",
-           "LABELS", "CONFIGURATION", "RECONSTRUCTIONS", "SAMPLES", "LATENT_SPACE", "INTERPOLATION", "MANIFOLD", "FAMILY",
-           "EVALUATION", "TRAINING_CURVES", "PREVIEWS"]
+__all__ = ["Section", "section", "declare", "page", "sections_for", "load_families", "label_names", "class_names",
+           "per_class", "SECTIONS", "DATA", "LABELS", "CONFIGURATION", "RECONSTRUCTIONS", "SAMPLES", "LATENT_SPACE",
+           "INTERPOLATION", "MANIFOLD", "FAMILY", "EVALUATION", "TRAINING_CURVES", "PREVIEWS"]

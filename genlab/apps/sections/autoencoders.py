@@ -15,7 +15,7 @@ from ...metrics.image import psnr
 from ...models.autoencoders import active_units, firing
 from ...viz import plots
 from ...viz.grids import labelled_rows
-from . import section
+from . import per_class, section
 
 
 def training_images(run_dir: Path, held_out: ImageData, limit: int = 4000) -> tuple[ImageData, str]:
@@ -112,7 +112,7 @@ def against_pca(report, model, data, run_dir) -> None:
 
     mse_ours = _per_pixel_mse(batched(model.reconstruct, x, device=model.device), x)
     mse_pca = _per_pixel_mse(batched(linear, x), x)
-    show = data.spread(12).x
+    show = per_class(data, 12).x                      # one digit of each class in turn
     report.section("Deep autoencoder against PCA",
                    f"Hinton & Salakhutdinov (2006): held-out digits, their reconstructions from this "
                    f"model's {code}-number code, and from PCA with {code} components fitted on {where} "

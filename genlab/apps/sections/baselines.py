@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 
 from ...viz.grids import grid_image, labelled_rows
-from . import section
+from . import per_class, section
 
 
 @section("Masked reconstruction", needs=("data",), models=("mae",))
 @torch.no_grad()
 def mae_sections(report, model, data, run_dir) -> None:
-    x = data.spread(10).x.to(model.device)
+    x = per_class(data, 10).x.to(model.device)
     masked, recon, mask = model.mask_and_reconstruct(x, torch.Generator().manual_seed(0))
     hidden = int(mask[0].sum())
     report.section("Masked reconstruction",
@@ -33,7 +33,7 @@ def atoms_section(report, model, data, run_dir) -> None:
                    f"The {len(atoms)} columns of the dictionary D learned on {where}, unit norm{dc}; grey is "
                    f"zero. Sparse codes use λ = {c.lam} ({c.solver}, {c.iterations} iterations).")
     report.image(grid_image(atoms, nrow=min(16, len(atoms))))
-    x = data.spread(10).x.to(model.device)
+    x = per_class(data, 10).x.to(model.device)
     rows, labels = [x.cpu(), model.decode(model.sparse_code(x)).cpu()], ["original", "sparse code a*"]
     if model.registry_name == "psd":
         rows.append(model.reconstruct(x).cpu())

@@ -17,7 +17,7 @@ MAX_EMBEDDED_GIF = 4 * 2 ** 20          # bytes
 @section("GAN training", classes=(GAN,), models=("gan", "dcgan", "cgan", "acgan", "infogan"))
 def gan_training(report, model, data, run_dir) -> None:
     from ...io import read_json
-    from ...train.diagnostics import Thresholds, all_warnings, read_history
+    from ...train.diagnostics import judge_history, read_history, run_num_classes, run_thresholds
     from ..diagnose import diagnostics_figure, epoch_strip, evolution_gif
 
     run_dir = Path(run_dir)
@@ -26,8 +26,11 @@ def gan_training(report, model, data, run_dir) -> None:
     loss = getattr(model.config, "loss", "")
     recorded = read_json(run_dir / "diagnostics.json") if (run_dir / "diagnostics.json").is_file() else {}
     if history:
-        num_classes = model.config.num_classes or None
-        warnings = recorded.get("warnings") if recorded else all_warnings(history, loss, num_classes, Thresholds())
+        info = getattr(model, "run_info", None) or {}
+        num_classes = run_num_classes(run_dir, info) or model.config.num_classes or None
+        thresholds = run_thresholds(run_dir)
+        # the same verdict and warnings as `genlab diagnose` and the end of `genlab train`
+        verdict = judge_history(history, loss, num_classes, thresholds)
         scores = ("probabilities that an image is real" if loss in PROBABILITY_LOSSES
                   else "raw critic scores (not probabilities)")
         how = ""
@@ -41,14 +44,16 @@ def gan_training(report, model, data, run_dir) -> None:
                        f"and D(G(z)), {scores}; each player's gradient norm; the classes the judge finds among "
                        "the samples (mode collapse shows as few classes), the share of near-duplicate samples and "
                        "the class histogram's KL divergence to uniform." + how
-                       + " `genlab diagnose RUN` gives the verdict.")
-        report.image(diagnostics_figure(history, warnings, num_classes=num_classes))
-        if warnings:
-            report.text(f"Warnings raised during training ({len(warnings)}):")
+                       + " `genlab diagnose RUN` samples the model again and gives the same verdict.")
+        report.image(diagnostics_figure(history, verdict.found, num_classes=num_classes, thresholds=thresholds))
+        report.text(verdict.line()[0].upper() + verdict.line()[1:] + ".")
+        if verdict.found:
+            report.text(f"Warnings ({len(verdict.found)}):")
             report.table([{"epoch": w["epoch"], "kind": w["kind"].replace("_", " "), "message": w["message"]}
-                          for w in warnings])
+                          for w in verdict.found])
         else:
-            report.text("No warnings were raised: no mode collapse and no vanishing generator gradient.")
+            report.text("No warnings: the coverage, near-duplicates and gradients stayed within the warning "
+                        "levels at every epoch.")
 
     gif, strip = evolution_gif(run_dir), epoch_strip(run_dir)
     if strip is not None:

@@ -63,7 +63,7 @@ def conditional_sections(report, model, data, run_dir) -> None:
     images = model.sample(k * per_row, y=torch.arange(k).repeat_interleave(per_row)).cpu()
     report.section("Digits on demand", f"Row = requested class: {per_row} samples each, z ~ N(0, I), generated "
                    "with that label.")
-    report.image(labelled_rows(list(images.view(k, per_row, *model.image_shape)), names))
+    report.image(labelled_rows(list(images.view(k, per_row, *model.image_shape)), names, min_cell=48))
     judge, why = cached_judge(run_dir, model)
     if judge is None:
         report.text(f"No cached judge, so the share of samples drawn as the requested class is not measured ({why}).")

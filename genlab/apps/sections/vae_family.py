@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from ...data.batches import batched
 from ...viz.grids import labelled_rows
-from . import label_names, section
+from . import label_names, per_class, section
 
 
 @section("Digits on demand", needs=("sample", "data"), models=("cvae",), label_space="classes")
@@ -20,7 +20,7 @@ def cvae_sections(report, model, data, run_dir) -> None:
     images = model.sample(len(y), y=y).cpu().view(k, per_row, *model.image_shape)
     report.section("Digits on demand", f"Row = requested class: {per_row} samples each, z ~ N(0, I), "
                    "decoded with that label.")
-    report.image(labelled_rows(list(images), names))
+    report.image(labelled_rows(list(images), names, min_cell=48))
 
 
 @section("Restyle", needs=("labels",), models=("cvae",), label_space="classes")
@@ -79,7 +79,7 @@ def vqvae_sections(report, model, data, run_dir) -> None:
     ax.legend(frameon=False)
     report.image(fig)
 
-    pick = data.spread(10).x.to(model.device)
+    pick = per_class(data, 10).x.to(model.device)
     idx = model.encode_indices(pick)
     report.section("Code grids", f"Held-out images (top), their {idx.shape[1]}×{idx.shape[2]} grids of code indices "
                    "(middle, one colour per code) and the images decoded from those indices (bottom).")

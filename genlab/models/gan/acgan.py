@@ -22,7 +22,7 @@ for the default loss: Adam 2e-4 for G, here 4e-4 for D, β = (0.5, 0.999), k = 1
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Annotated, Optional
 
 import torch
 from torch import Tensor
@@ -30,6 +30,7 @@ from torch import Tensor
 from ...errors import ConfigError
 from ...nn.gan import DCDiscriminator, DCGenerator
 from ...registry import register
+from ..base import Range
 from .cgan import ClassConditionalGAN, ConditionalGANConfig
 from .game import (PROBABILITY_LOSSES, acgan_discriminator_loss, acgan_generator_loss, class_log_likelihood, d_norm,
                    source_log_likelihood)
@@ -37,10 +38,10 @@ from .game import (PROBABILITY_LOSSES, acgan_discriminator_loss, acgan_generator
 
 @dataclass
 class ACGANConfig(ConditionalGANConfig):
-    class_weight: float = 2.0               # λ_C, the weight of the class terms (the paper: 1)
-    fake_class_weight: float = 0.0          # weight of L_C's term on generated images in D's loss (the paper: 1)
-    diversity_weight: float = 0.1           # λ_ms, the weight of the mode-seeking term in G's loss; 0: off
-    lr_d: Optional[float] = 4e-4            # D's (and its classifier's) learning rate; G's is lr
+    class_weight: Annotated[float, Range(0)] = 2.0   # λ_C, the weight of the class terms (the paper: 1)
+    fake_class_weight: Annotated[float, Range(0)] = 0.0   # weight of L_C's term on generated images in D's loss (the paper: 1)
+    diversity_weight: Annotated[float, Range(0)] = 0.1   # λ_ms, the weight of the mode-seeking term in G's loss; 0: off
+    lr_d: Annotated[Optional[float], Range(0, low_open=True)] = 4e-4   # D's (and its classifier's) learning rate; G's is lr
     minibatch_std: bool = True              # D's score head also sees the batch's feature spread
 
 

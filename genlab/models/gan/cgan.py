@@ -18,14 +18,14 @@ classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from torch import Tensor
 
 from ...errors import ConfigError
 from ...nn.gan import DCDiscriminator, DCGenerator
 from ...registry import register
-from ..base import LabelSpace
+from ..base import LabelSpace, Range
 from .game import GAN, DCGANConfig, d_norm
 
 
@@ -33,11 +33,11 @@ from .game import GAN, DCGANConfig, d_norm
 class ConditionalGANConfig(DCGANConfig):
     """Keys shared by the class-conditional GANs (cgan, acgan)."""
 
-    num_classes: int = 10                   # classes G draws; replaced by the data's number of classes
-    embed_dim: int = 32                     # size of G's class embedding E_g(c), joined to z
+    num_classes: Annotated[int, Range(0)] = 10   # classes G draws; replaced by the data's number of classes
+    embed_dim: Annotated[int, Range(1)] = 32   # size of G's class embedding E_g(c), joined to z
     minibatch_std: bool = False             # D's score head also sees the batch's feature spread
     ema: bool = True                        # sample from an exponential moving average of G's weights
-    ema_decay: float = 0.99                 # per G step: an average over the last ~100 steps
+    ema_decay: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.99   # per G step: an average over the last ~100 steps
 
 
 class ClassConditionalGAN(GAN):
@@ -45,13 +45,13 @@ class ClassConditionalGAN(GAN):
 
     @property
     def label_space(self) -> LabelSpace:
-        return LabelSpace("classes", self.config.num_classes, "class")
+        return self.class_label_space()
 
 
 @dataclass
 class CGANConfig(ConditionalGANConfig):
     d_condition: Literal["projection", "concat"] = "projection"   # how D reads the class (docs/gans-conditional.md)
-    d_embed_dim: int = 10                   # concat only: label-map channels added to the image
+    d_embed_dim: Annotated[int, Range(1)] = 10   # concat only: label-map channels added to the image
 
 
 @register("cgan", CGANConfig, "Conditional GAN (Mirza & Osindero): label embedding into G and a projection D; "

@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +43,7 @@ from torch import Tensor, nn
 
 from ...errors import ConfigError, DataError
 from ...nn.diffaugment import parse_policy
-from ..base import GenerativeModel, ModelConfig, Player
+from ..base import GenerativeModel, ModelConfig, Player, Range
 
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp", "lsgan", "hinge")
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
@@ -205,25 +205,25 @@ def linear_decay(share: float):
 
 @dataclass
 class GANConfig(ModelConfig):
-    latent_dim: int = 64                    # dimensions of the noise z ~ N(0, I)
-    loss: LossName = "nonsaturating"        # the adversarial loss (table above); it brings its recipe
-    lr: Optional[float] = None              # G's learning rate (and D's unless lr_d); None: the loss's recipe
-    lr_d: Optional[float] = None            # D's own learning rate (two-time-scale update rule); None: lr
-    optimizer: Literal["auto", "adam", "rmsprop", "sgd"] = "auto"   # auto: the loss's recipe
-    beta1: Optional[float] = None           # Adam's β1; None: the loss's recipe
-    beta2: Optional[float] = None           # Adam's β2; None: the loss's recipe
-    d_steps: Optional[int] = None           # k, D steps per G step (WGAN's n_critic); None: the loss's recipe
-    label_smoothing: float = 0.0            # s: D's real target is 1 − s (BCE losses only)
-    clip: float = 0.01                      # wgan: critic weights clamped to [−c, c]
-    gp_weight: float = 10.0                 # wgan-gp: λ, the gradient penalty's weight
+    latent_dim: Annotated[int, Range(1)] = 64   # dimensions of the noise z ~ N(0, I)
+    loss: LossName = "nonsaturating"        # the adversarial loss (docs/gans.md); it brings its recipe: optimiser, rates, k
+    lr: Annotated[Optional[float], Range(0, low_open=True)] = None   # G's learning rate (and D's unless lr_d); None: the loss's recipe
+    lr_d: Annotated[Optional[float], Range(0, low_open=True)] = None   # D's own learning rate (two-time-scale update rule); None: lr
+    optimizer: Literal["auto", "adam", "rmsprop", "sgd"] = "auto"   # the optimiser of both players; auto: the loss's recipe
+    beta1: Annotated[Optional[float], Range(0, 1, high_open=True)] = None   # Adam's β1; None: the loss's recipe
+    beta2: Annotated[Optional[float], Range(0, 1, high_open=True)] = None   # Adam's β2; None: the loss's recipe
+    d_steps: Annotated[Optional[int], Range(1)] = None   # k, D steps per G step (WGAN's n_critic); None: the loss's recipe
+    label_smoothing: Annotated[float, Range(0, 1, high_open=True)] = 0.0   # s: D's real target is 1 − s (BCE losses only)
+    clip: Annotated[float, Range(0, low_open=True)] = 0.01   # wgan: critic weights clamped to [−c, c]
+    gp_weight: Annotated[float, Range(0)] = 10.0   # wgan-gp: λ, the gradient penalty's weight
     ls_a: float = 0.0                       # lsgan: D's target for generated images
     ls_b: float = 1.0                       # lsgan: D's target for real images
     ls_c: float = 1.0                       # lsgan: G's target for its images
     spectral_norm: bool = False             # spectral normalisation on every layer of D
     # share of the epochs, at the end, over which both rates fall linearly (0: constant rates)
-    lr_decay: float = 0.0
+    lr_decay: Annotated[float, Range(0, 1)] = 0.0
     ema: bool = False                       # sample from an exponential moving average of G's weights
-    ema_decay: float = 0.999                # the EMA's decay per G step
+    ema_decay: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.999   # the EMA's decay per G step
     # DiffAugment policy on every image D sees while training: comma-separated "color",
     # "translation", "cutout"; "" none
     diff_augment: str = ""
@@ -240,9 +240,9 @@ class GANConfig(ModelConfig):
 class DCGANConfig(GANConfig):
     """The game's keys and those of the DCGAN networks (dcgan, cgan, acgan, infogan)."""
 
-    g_width: int = 64                       # channels of G's last hidden layer (doubling inwards)
-    d_width: int = 64                       # channels of D's first layer (doubling outwards)
-    d_norm: Literal["auto", "batch", "layer", "none"] = "auto"   # D's normalisation; auto: see d_norm()
+    g_width: Annotated[int, Range(1)] = 64   # channels of G's last hidden layer (doubling inwards)
+    d_width: Annotated[int, Range(1)] = 64   # channels of D's first layer (doubling outwards)
+    d_norm: Literal["auto", "batch", "layer", "none"] = "auto"   # D's normalisation; auto: layer norm for wgan, wgan-gp or spectral_norm, else batch norm
 
     def resolved(self) -> dict:
         return {**super().resolved(), "d_norm": d_norm(self)}

@@ -25,6 +25,7 @@ Recipe: ``game.RECIPES[loss]`` (``DCGAN_RECIPE`` for the default loss: Adam 2e-4
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
@@ -33,25 +34,25 @@ from torch import Tensor, nn
 from ...errors import ConfigError
 from ...nn.gan import DCDiscriminator, DCGenerator
 from ...registry import register
-from ..base import LabelSpace
+from ..base import LabelSpace, Range
 from .game import GAN, DCGANConfig, d_norm, discriminator_loss, generator_loss, info_loss, stratified_labels
 
 
 @dataclass
 class InfoGANConfig(DCGANConfig):
-    latent_dim: int = 16                    # dimensions of the incompressible noise z
-    categories: int = 10                    # K, the values of the categorical code c1
-    continuous: int = 2                     # how many continuous codes c2, c3, … ~ U(−1, 1)
-    cat_weight: float = 1.0                 # λ_cat, the weight of c1's cross-entropy (the paper: 1)
-    cont_weight: float = 1.0                # λ_cont, the weight of the continuous codes' Gaussian NLL
+    latent_dim: Annotated[int, Range(1)] = 16   # dimensions of the incompressible noise z
+    categories: Annotated[int, Range(2)] = 10   # K, the values of the categorical code c1
+    continuous: Annotated[int, Range(0)] = 2   # how many continuous codes c2, c3, … ~ U(−1, 1)
+    cat_weight: Annotated[float, Range(0)] = 1.0   # λ_cat, the weight of c1's cross-entropy (the paper: 1)
+    cont_weight: Annotated[float, Range(0)] = 1.0   # λ_cont, the weight of the continuous codes' Gaussian NLL
     learn_variance: bool = False            # Q predicts σ_j too; False: σ_j = 1
-    cat_embed_dim: int = 64                 # size of G's learned embedding of c1 (0: the one-hot enters G)
-    q_hidden: int = 128                     # width of the Q head's hidden layer
+    cat_embed_dim: Annotated[int, Range(0)] = 64   # size of G's learned embedding of c1 (0: the one-hot enters G)
+    q_hidden: Annotated[int, Range(1)] = 128   # width of the Q head's hidden layer
     minibatch_std: bool = True              # D's score head also sees the batch's feature spread
-    diversity_weight: float = 0.03          # λ_ms, the weight of the mode-seeking term in G's loss; 0: off
+    diversity_weight: Annotated[float, Range(0)] = 0.03   # λ_ms, the weight of the mode-seeking term in G's loss; 0: off
     diff_augment: str = "translation"       # DiffAugment policy on every image D and Q see while training
     ema: bool = True                        # sample from an exponential moving average of G's weights
-    ema_decay: float = 0.99                 # per G step: an average over the last ~100 steps
+    ema_decay: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.99   # per G step: an average over the last ~100 steps
 
 
 @register("infogan", InfoGANConfig, "InfoGAN (Chen et al.): unsupervised categorical + continuous codes, "

@@ -12,17 +12,19 @@ non-saturating −log D(G(z)) for G, and that loss's recipe from ``game.RECIPES`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from ...nn.gan import MLPDiscriminator, MLPGenerator
 from ...registry import register
+from ..base import Range
 from .game import GAN, GANConfig
 
 
 @dataclass
 class MLPGANConfig(GANConfig):
-    g_hidden: tuple[int, ...] = (256, 512)  # G's hidden widths, from z outwards
-    d_hidden: tuple[int, ...] = (512, 256)  # D's hidden widths, from the image inwards
-    dropout: float = 0.3                    # dropout probability after each of D's hidden layers (as the paper's D)
+    g_hidden: Annotated[tuple[int, ...], Range(1)] = (256, 512)   # G's hidden widths, from z outwards
+    d_hidden: Annotated[tuple[int, ...], Range(1)] = (512, 256)   # D's hidden widths, from the image inwards
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.3   # dropout probability after each of D's hidden layers (as the paper's D)
 
 
 @register("gan", MLPGANConfig, "Vanilla GAN (Goodfellow et al. 2014): MLP G and D, k D-steps per G-step")
