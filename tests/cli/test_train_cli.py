@@ -29,6 +29,7 @@ def _folder(root, n=24, size=16):
     return root
 
 
+@pytest.mark.filterwarnings("default::genlab.train.TrainingLengthWarning")   # pyproject silences it for fixtures
 def test_epoch_lines_and_closing_line_when_output_is_not_a_terminal(tmp_path, capsys):
     code, out, err = run(capsys, "train", "ae", "--data", "digits", "--epochs", 2, "--out", tmp_path / "run",
                          "--no-report", "--set", "latent_dim=4")

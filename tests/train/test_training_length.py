@@ -21,16 +21,16 @@ def test_default_length_keeps_the_calibrated_optimiser_steps(small):
     # on the calibration data the defaults are unchanged
     assert CALIBRATION_IMAGES == len(genlab.load_data("mnist5k", "train"))
     on_mnist = training_length(vae, CALIBRATION_IMAGES)
-    assert (on_mnist.epochs, on_mnist.batch_size, on_mnist.steps) == (vae.default_epochs, 128, 320)
+    assert (on_mnist.epochs, on_mnist.batch_size, on_mnist.steps) == (30, 128, 960)
     assert training_length(infogan, CALIBRATION_IMAGES).epochs == infogan.default_epochs
     # 300 images: the batch is capped so that an epoch is several steps, and more epochs keep the steps
     small_run = training_length(vae, 300)
     assert small_run.batch_size == 37 and small_run.steps_per_epoch == 9
-    assert small_run.epochs == 36 and 320 <= small_run.steps < 330
+    assert small_run.epochs == 107 and 960 <= small_run.steps < 970
     assert training_length(vae, 40).batch_size == 16            # the floor
     assert training_length(vae, 10).batch_size == 10            # never above the data
     # a larger set: the same steps, at least one epoch
-    assert training_length(vae, 60_000).epochs == 1 and training_length(vae, 40_000).epochs == 2
+    assert training_length(vae, 60_000).epochs == 3 and training_length(vae, 200_000).epochs == 1
     # given values are kept
     assert (training_length(vae, 300, epochs=3, batch_size=64).epochs,
             training_length(vae, 300, epochs=3, batch_size=64).batch_size) == (3, 64)
