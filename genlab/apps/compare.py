@@ -61,9 +61,11 @@ def compare(run_dirs: list, out: Path, n: int = 1000, log=None) -> dict:
         grids.append((str(run), *run_picture(runs.load(run))))
     data = {name: _data_of(Path(name), r) for name, r in results.items()}
     keys = list(dict.fromkeys(k for r in results.values() for k in r["metrics"]))
-    best = {k: sorted(_best({name: r["metrics"][k] for name, r in results.items() if k in r["metrics"]}, k))
-            for k in keys}
     warning = data_warning(data)
+    # a best value across different data would rank figures that do not measure the same thing
+    best = {k: [] if warning else sorted(_best({name: r["metrics"][k] for name, r in results.items()
+                                                if k in r["metrics"]}, k))
+            for k in keys}
 
     def cell(name, key):
         r = results[name]
@@ -81,8 +83,9 @@ def compare(run_dirs: list, out: Path, n: int = 1000, log=None) -> dict:
     report.table(used)
     if warning:
         report.text(warning)
-    report.section("Metrics", f"{direction_legend()}; {BEST} marks the best value of each metric; n/a = the model "
-                   "cannot serve the metric.")
+    marks = (f"no {BEST}: the runs used different data" if warning
+             else f"{BEST} marks the best value of each metric")
+    report.section("Metrics", f"{direction_legend()}; {marks}; n/a = the model cannot serve the metric.")
     report.table(table)
     for name, r in results.items():
         for titles, why in not_applicable_lines(r.get("not_applicable", {})):
@@ -105,7 +108,7 @@ def compare(run_dirs: list, out: Path, n: int = 1000, log=None) -> dict:
               for row in table]
     for name, r in results.items():
         lines += [f"{name}: n/a: {titles}: {why}" for titles, why in not_applicable_lines(r.get("not_applicable", {}))]
-    lines.append(f"({direction_legend()}; {BEST} best)")
+    lines.append(f"({direction_legend()}; " + (f"no {BEST}: different data)" if warning else f"{BEST} best)"))
     lines.append(f"wrote {html}")
     return {"runs": used, "best": best, "warning": warning, "text": "\n".join(lines), "html": html}
 

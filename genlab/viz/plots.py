@@ -478,7 +478,9 @@ def manifold_grid(images: Any, xs: Sequence[float], ys: Sequence[float], title: 
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title)
+        import textwrap
+
+        ax.set_title(textwrap.fill(title, 60))   # a long axis description stays inside the figure
     return fig
 
 

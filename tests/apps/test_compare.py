@@ -33,7 +33,7 @@ def row(text, label):
     return next(line for line in text.splitlines() if line.startswith(label))
 
 
-def test_compare_states_data_and_counts_warns_and_marks_the_best(two_runs, tmp_path, capsys):
+def test_compare_states_data_and_counts_and_warns_without_ranking(two_runs, tmp_path, capsys):
     a, b = two_runs
     out = tmp_path / "cmp.html"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
@@ -42,22 +42,41 @@ def test_compare_states_data_and_counts_warns_and_marks_the_best(two_runs, tmp_p
     assert f"{b}: mnist5k, 1000 held-out images, 1000 samples" in text
     warning = f"warning: {a} was trained on folder:/data/shapes, {b} on mnist5k: figures are not comparable"
     assert warning in text
+    fid = row(text, "FID ↓")
+    assert fid.split()[2:] == ["30", "50"]                       # different data: no best value
+    assert "↓ lower is better, ↑ higher is better; no ★: different data" in text
+    html = out.read_text()
+    assert warning in html and "★ marks" not in html and "lower is better" in html and "60" in html
+
+
+@pytest.fixture
+def same_data_runs(trained_runs, tmp_path):
+    a = with_eval(trained_runs.copy("dcgan", tmp_path / "a"), "mnist5k", 1000,
+                  {"fid": 30.0, "duplicate_rate": 0.1, "is": 2.0, "density": 0.9})
+    b = with_eval(trained_runs.copy("dcgan", tmp_path / "b"), "mnist5k", 1000,
+                  {"fid": 50.0, "duplicate_rate": 0.05, "is": 3.0, "density": 1.1})
+    return a, b
+
+
+def test_same_data_marks_the_best_value_by_direction(same_data_runs, tmp_path, capsys):
+    a, b = same_data_runs
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.html")]) == 0
+    text = capsys.readouterr().out
+    assert "not comparable" not in text
     fid, dup, score, density = (row(text, label) for label in ("FID ↓", "near-duplicates ↓", "Inception score ↑",
                                                                 "density"))
     assert fid.split()[2:] == ["30", "★", "50"]                  # lower is better: the first run
     assert dup.split()[2:] == ["0.1", "0.05", "★"]
     assert score.split()[3:] == ["2", "3", "★"]                  # higher is better: the second run
     assert "★" not in density                                    # no direction, no best
-    assert "↓ lower is better, ↑ higher is better" in text
-    html = out.read_text()
-    assert warning in html and "★" in html and "lower is better" in html and "60" in html
+    assert "★" in (tmp_path / "c.html").read_text()
 
 
-def test_same_data_gives_no_warning(trained_runs, tmp_path, capsys):
+def test_a_tie_shares_the_best_mark(trained_runs, tmp_path, capsys):
     a = with_eval(trained_runs.copy("dcgan", tmp_path / "a"), "mnist5k", 1000, {"fid": 30.0})
     b = with_eval(trained_runs.copy("dcgan", tmp_path / "b"), "mnist5k", 1000, {"fid": 30.0})
     assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.html")]) == 0
     text = capsys.readouterr().out
     assert "not comparable" not in text
-    assert row(text, "FID ↓").count("★") == 2                    # a tie shares the best mark
+    assert row(text, "FID ↓").count("★") == 2
     assert data_warning({"x": "mnist5k", "y": "mnist5k"}) is None
