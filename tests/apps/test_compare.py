@@ -20,13 +20,22 @@ def with_eval(run, data_spec, n, metrics, requested=1000):
     return run
 
 
-@pytest.fixture
-def two_runs(trained_runs, tmp_path):
-    a = with_eval(trained_runs.copy("dcgan", tmp_path / "a"), "folder:/data/shapes", 60,
+def pair(trained_runs, tmp_path, spec_a: str, n_a: int) -> tuple:
+    a = with_eval(trained_runs.copy("dcgan", tmp_path / "a"), spec_a, n_a,
                   {"fid": 30.0, "duplicate_rate": 0.1, "is": 2.0, "density": 0.9})
     b = with_eval(trained_runs.copy("dcgan", tmp_path / "b"), "mnist5k", 1000,
                   {"fid": 50.0, "duplicate_rate": 0.05, "is": 3.0, "density": 1.1})
     return a, b
+
+
+@pytest.fixture
+def two_runs(trained_runs, tmp_path):
+    return pair(trained_runs, tmp_path, "folder:/data/shapes", 60)
+
+
+@pytest.fixture
+def same_data_runs(trained_runs, tmp_path):
+    return pair(trained_runs, tmp_path, "mnist5k", 1000)
 
 
 def row(text, label):
@@ -47,15 +56,6 @@ def test_compare_states_data_and_counts_and_warns_without_ranking(two_runs, tmp_
     assert "↓ lower is better, ↑ higher is better; no ★: different data" in text
     html = out.read_text()
     assert warning in html and "★ marks" not in html and "lower is better" in html and "60" in html
-
-
-@pytest.fixture
-def same_data_runs(trained_runs, tmp_path):
-    a = with_eval(trained_runs.copy("dcgan", tmp_path / "a"), "mnist5k", 1000,
-                  {"fid": 30.0, "duplicate_rate": 0.1, "is": 2.0, "density": 0.9})
-    b = with_eval(trained_runs.copy("dcgan", tmp_path / "b"), "mnist5k", 1000,
-                  {"fid": 50.0, "duplicate_rate": 0.05, "is": 3.0, "density": 1.1})
-    return a, b
 
 
 def test_same_data_marks_the_best_value_by_direction(same_data_runs, tmp_path, capsys):
