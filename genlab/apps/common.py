@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ..data import ImageData, load_data
 from ..data.batches import batched
-from ..errors import ConfigError, DataError, RunFolderError
+from ..errors import ConfigError, DataError, RunFolderError, did_you_mean
 
 
 def fit(model, data: ImageData, epochs: int, batch_size: int = 128, seed: int = 0, progress: bool = False):
@@ -90,6 +90,30 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> Tensor:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{path} is not a readable image ({exc.__class__.__name__}); give a PNG or JPEG file") from None
     return pixels.view(h, w, c).permute(2, 0, 1).float().div(255).unsqueeze(0)
+
+
+def parse_classes(text: str | None, flag: str, names: list[str], count: int | None = None,
+                  least: int = 1) -> list[int] | None:
+    """``"circle,square"`` or ``"0,1"`` -> class indices: each item a class name or a number
+    0…K−1 (``names`` are the K classes); a ConfigError with the closest name otherwise."""
+    if text is None:
+        return None
+    items = [v.strip() for v in str(text).split(",") if v.strip()]
+    if count is not None and len(items) != count:
+        raise ConfigError(f"{flag} expects {count} class(es), got {len(items)} ({text!r})")
+    if len(items) < least:
+        raise ConfigError(f"{flag} expects at least {least} classes, got {text!r}")
+    out = []
+    for item in items:
+        if item in names:
+            out.append(names.index(item))
+        elif item.lstrip("-").isdigit() and 0 <= int(item) < len(names):
+            out.append(int(item))
+        else:
+            shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+            raise ConfigError(f"{flag}: unknown class {item!r}{did_you_mean(item, names)} (the classes: {shown}; "
+                              f"or their numbers 0…{len(names) - 1})")
+    return out
 
 
 def parse_ints(text: str | None, flag: str, count: int | None = None, least: int = 1) -> list[int] | None:

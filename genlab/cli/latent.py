@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..apps.common import parse_ints
+from ..apps.common import parse_classes, parse_ints
 from .args import (add_data, add_label, add_n, add_out, add_overwrite, add_run, add_seed, held_out, load, out_file,
                    positive)
 
@@ -24,9 +24,11 @@ def add_parser(sub) -> None:
     add_run(p)
     add_data(p)
     p.add_argument("--steps", type=int, default=10, help="images per leg of the path")
-    p.add_argument("--from-class", type=int, default=7)
-    p.add_argument("--to-class", type=int, default=8)
-    p.add_argument("--through", default=None, metavar="C1,C2,...", help="classes to morph through, e.g. 7,2,8,0")
+    p.add_argument("--from-class", default=None, metavar="CLASS",
+                   help="class of the first image, a name or a number (default 7, else the data's first class)")
+    p.add_argument("--to-class", default=None, metavar="CLASS",
+                   help="class of the second image (default 8, else the data's second class)")
+    p.add_argument("--through", default=None, metavar="C1,C2,...", help="classes to morph through, names or numbers, e.g. 7,2,8,0 or circle,square")
     p.add_argument("--index", default=None, metavar="I,J,...", help="held-out image indices to pass through")
     p.add_argument("--seeds", default=None, metavar="A,B", help="interpolate between two prior draws instead")
     p.add_argument("--classes", default=None, metavar="C1,C2,...",
@@ -107,7 +109,10 @@ def run_interpolate(args) -> int:
     model = load(args.run)
     out = out_file(args, "interpolate.png")
     seeds = parse_ints(args.seeds, "--seeds", 2)
-    classes = parse_ints(args.classes, "--classes", least=2)
+    classes = None
+    if args.classes is not None:   # a model without a label space is refused by interpolate_classes
+        classes = (parse_classes(args.classes, "--classes", label_names(model), least=2)
+                   if model.label_space is not None else parse_ints(args.classes, "--classes", least=2))
     if classes is not None:
         images = latent.interpolate_classes(model, classes, steps=args.steps, seed=args.seed)
         names = label_names(model)
@@ -124,7 +129,8 @@ def run_interpolate(args) -> int:
                                 "interpolate between prior draws")
         data = held_out(args, model)
         names = class_names(model, data, max(data.num_classes, 1))
-        through, index = parse_ints(args.through, "--through", least=2), parse_ints(args.index, "--index", least=2)
+        through = parse_classes(args.through, "--through", names, least=2)
+        index = parse_ints(args.index, "--index", least=2)
         if through:
             points = latent.pick_classes(data, through)
             ends = [names[c] if c < len(names) else str(c) for c in through]
@@ -137,7 +143,9 @@ def run_interpolate(args) -> int:
             points, ends = data.x[index], [f"image {i}" for i in index]
             what = "images " + " → ".join(map(str, index))
         else:
-            a, b, what = latent.pick_pair(data, args.from_class, args.to_class, names)
+            first = parse_classes(args.from_class, "--from-class", names, count=1)
+            second = parse_classes(args.to_class, "--to-class", names, count=1)
+            a, b, what = latent.pick_pair(data, first[0] if first else 7, second[0] if second else 8, names)
             points = torch.stack([a, b])
             ends = [part.strip().removeprefix("class ") for part in what.split("→")]
         images = latent.morph(model, points, steps=args.steps, mode=args.mode)

@@ -177,6 +177,26 @@ def test_interpolation_strip_is_readable_with_named_ends(cgan_run, tmp_path, cap
     assert ink[:third].any() and ink[-third:].any() and not ink[third:-third].any()  # the two ends only
 
 
+def test_class_options_take_names_or_numbers(cgan_run, folder, tmp_path, capsys):
+    by_name, by_number = tmp_path / "n.png", tmp_path / "k.png"
+    assert run(capsys, "interpolate", cgan_run, "--classes", "circle,triangle", "--out", by_name)[0] == 0
+    assert run(capsys, "interpolate", cgan_run, "--classes", "0,2", "--out", by_number)[0] == 0
+    assert by_name.read_bytes() == by_number.read_bytes()
+    assert_user_error(capsys, "interpolate", cgan_run, "--classes", "circle,triangel", "--out", by_name,
+                      match="did you mean 'triangle'")
+    # a class of the held-out images by name, for a model with an encoder
+    ae = tmp_path / "ae"
+    assert main(["train", "conv-ae", "--data", f"folder:{folder}", "--epochs", "1", "--out", str(ae),
+                 "--no-progress", "--no-report"]) == 0
+    code, out, err = run(capsys, "interpolate", ae, "--through", "square,circle,triangle", "--out", tmp_path / "t.png")
+    assert code == 0 and "square → circle → triangle" in out, err
+    code, out, err = run(capsys, "interpolate", ae, "--from-class", "triangle", "--to-class", "0",
+                         "--out", tmp_path / "p.png")
+    assert code == 0 and "triangle → class circle" in out, err
+    assert_user_error(capsys, "interpolate", ae, "--through", "square,hexagon", "--out", tmp_path / "x.png",
+                      match="--through: unknown class 'hexagon'")
+
+
 def test_labelled_grid_puts_text_beside_rows_and_above_columns():
     rows = [torch.ones(3, 1, 8, 8), torch.ones(3, 1, 8, 8)]
     plain = labelled_grid(rows, scale=4)
