@@ -107,7 +107,10 @@ def parse_classes(text: str | None, flag: str, names: list[str], count: int | No
     for item in items:
         if item in names:
             out.append(names.index(item))
-        elif item.lstrip("-").isdigit() and 0 <= int(item) < len(names):
+        elif item.lstrip("-").isdigit():
+            if not 0 <= int(item) < len(names):
+                raise ConfigError(f"{flag}: class {item} is out of range: the classes are numbered 0…{len(names) - 1}"
+                                  f" ({', '.join(names[:12])}{', …' if len(names) > 12 else ''})")
             out.append(int(item))
         else:
             shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
