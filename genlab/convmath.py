@@ -31,7 +31,7 @@ __all__ = [
     "conv2d_output_size", "conv2d_output_size_formula",
     "conv_transpose2d_output_size", "conv_transpose2d_output_size_formula",
     "pool2d_output_size", "pool2d_output_size_formula", "explain_size",
-    "parse_layers", "trace", "format_trace",
+    "parse_layers", "trace", "format_trace", "receptive_field",
     "transpose_conv_explain", "format_matrix", "parse_matrix",
 ]
 
@@ -440,6 +440,39 @@ def format_trace(rows: Sequence[TraceRow]) -> str:
     if rows:
         lines.append(" → ".join([show(rows[0].size_in)] + [show(r.size_out) for r in rows]))
     return "\n".join(lines)
+
+
+def receptive_field(layers: str | Sequence[str | Layer]) -> Size:
+    """How many input pixels one output pixel of a conv/pooling stack sees, along each dimension.
+
+    Walking from the input, ``jump`` is the input distance between neighbouring positions of the
+    current layer (the product of the strides so far); a layer of kernel k and dilation d widens the
+    field by (k − 1)·d·jump:  rf = 1 + Σᵢ (kᵢ − 1)·dᵢ·Π_{j<i} sⱼ.  Padding moves the field, it never
+    widens it. "conv4/s2/p1,conv4/s2/p1,conv4/s2/p1,conv4/s1/p1,conv4/s1/p1" (pix2pix's PatchGAN) → 70.
+    An int when both dimensions agree, else an (h, w) pair. Transposed convolutions are refused:
+    they raise the resolution, so one output pixel does not see a single window of the input.
+    """
+    stack = parse_layers(layers) if isinstance(layers, str) else [
+        part for item in layers for part in (parse_layers(item) if isinstance(item, str) else [item])]
+    if not stack:
+        raise ConfigError("empty layer stack; describe it like 'conv4/s2/p1,conv4/s1/p1'")
+    fields = []
+    for axis in (0, 1):
+        rf, jump = 1, 1
+        for i, layer in enumerate(stack, 1):
+            what = f"layer {i} ({layer.describe()})"
+            if layer.kind == "convT":
+                raise ConfigError(f"{what}: a receptive field is defined for conv and pooling stacks only; "
+                                  "trace the stack up to the first convT")
+            k = _whole(_pair(layer.kernel, "kernel", what)[axis], "kernel", 1, "use kernel=1", what)
+            default = layer.kernel if layer.kind.endswith("pool") else 1
+            s = _whole(_pair(default if layer.stride is None else layer.stride, "stride", what)[axis], "stride", 1,
+                       "use stride=1", what)
+            d = _whole(_pair(layer.dilation, "dilation", what)[axis], "dilation", 1, "use dilation=1", what)
+            rf += (k - 1) * d * jump
+            jump *= s
+        fields.append(rf)
+    return fields[0] if fields[0] == fields[1] else tuple(fields)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,3 +20,8 @@ from .blocks import GridDecoder, GridEncoder, down_convs, up_convs  # noqa: E402
 from .vit import MAEDecoder, MAEEncoder  # noqa: E402
 
 __all__ += ["GridEncoder", "GridDecoder", "down_convs", "up_convs", "MAEEncoder", "MAEDecoder"]
+from .unet import (PATCH_PRESETS, PatchDiscriminator, UNet, layers_for_patch, patch_layer_spec,  # noqa: E402
+                   patch_layers, receptive_field)
+
+__all__ += ["UNet", "PatchDiscriminator", "PATCH_PRESETS", "layers_for_patch", "patch_layer_spec", "patch_layers",
+            "receptive_field"]
