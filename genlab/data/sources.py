@@ -30,6 +30,7 @@ DATASETS = {
     "idx:PATH": "an IDX images file (MNIST format, .gz allowed) with its labels file beside it if present; used whole",
     "npz:PATH": "a NumPy .npz with array x (N×H×W, N×H×W×C or N×C×H×W; uint8 or [0,1] floats) and optional y",
     "folder:PATH": "image files, one sub-folder per class or flat; every 5th file per class is test (--image-size N)",
+    "paired:DIR_IN,DIR_OUT": "aligned pairs: inputs in DIR_IN, targets under the same file names in DIR_OUT; split as folder:",
 }
 
 SPLITS = ("train", "test", "all")
@@ -47,6 +48,8 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
         if not path.exists():
             raise DataError(f"{kind} path {path} does not exist; check the spelling or give an absolute path")
         data = {"idx": _idx, "npz": _npz, "folder": _folder}[kind](path, split, image_size)
+    elif kind == "paired" and arg:
+        data = _paired(arg, split, image_size)
     elif spec in _BUILTIN:
         data = _BUILTIN[spec](split)
     elif spec in _DOWNLOADED:
@@ -79,7 +82,7 @@ def _unknown_spec(spec: str) -> DataError:
     if is_file and ("ubyte" in path.name or path.suffix.lower() == ".idx"):
         return DataError(f"{head}; it is an IDX file: write idx:{spec}")
     if sep and arg:  # a misspelt prefix such as foldr:PATH
-        match = suggest(kind, ("idx", "npz", "folder"))
+        match = suggest(kind, ("idx", "npz", "folder", "paired"))
         if match is not None:
             return DataError(f"{head}; did you mean '{match}:{arg}'?")
     else:
@@ -448,6 +451,49 @@ def _folder(path: Path, split: str, image_size) -> ImageData:
     x = np.stack([_decode(files[i], image_size, mode) for i in rows])
     y = torch.tensor([labels[i] for i in rows], dtype=torch.long) if labels is not None else None
     return ImageData(_images(x), y, classes=classes, meta={"files": [str(files[i]) for i in rows]})
+
+
+def _paired(arg: str, split: str, image_size) -> ImageData:
+    """Aligned pairs: x from DIR_IN, target from DIR_OUT, matched by file name (relative path)."""
+    dirs = [Path(d.strip()).expanduser() for d in arg.split(",")]
+    if len(dirs) != 2 or not all(str(d) for d in dirs):
+        raise DataError(f"cannot read paired:{arg}; write paired:DIR_IN,DIR_OUT (two folders, comma between)")
+    for d in dirs:
+        if not d.is_dir():
+            raise DataError(f"paired folder {d} does not exist or is not a folder; check the spelling")
+    (din, dout), found = dirs, []
+    for d in dirs:
+        files = _list_folder(d)[0]
+        found.append({f.relative_to(d).as_posix(): f for f in files})
+    only_in = sorted(set(found[0]) - set(found[1]))
+    only_out = sorted(set(found[1]) - set(found[0]))
+    if only_in or only_out:
+        side, names, other = (din, only_in, dout) if only_in else (dout, only_out, din)
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        raise DataError(f"{_count(len(names), 'file', 'files')} in {side} {'has' if len(names) == 1 else 'have'} "
+                        f"no partner of the same name in {other} ({shown}); pairs need the same file names")
+    from PIL import Image
+
+    def size(f: Path):
+        try:
+            with Image.open(f) as im:
+                return im.size
+        except Exception as exc:  # noqa: BLE001  (Pillow raises many types for bad files)
+            raise DataError(f"{f} is not a readable image ({exc.__class__.__name__}); replace or remove the file") from None
+
+    sizes = [(k, size(found[0][k]), size(found[1][k])) for k in sorted(found[0])]
+    if image_size is None:  # with --image-size both sides are resized to one size
+        odd = [o for o in sizes if o[1] != o[2]]
+        if odd:
+            (name, (wi, hi), (wo, ho)) = odd[0]
+            raise DataError(f"{_count(len(odd), 'pair differs', 'pairs differ')} in size (e.g. {name}: {wi}×{hi} in "
+                            f"{din}, {wo}×{ho} in {dout}); aligned pairs need equal sizes: pass --image-size N")
+    # both folders list the same names in the same order, so the split picks the same rows in each
+    x, target = _folder(din, split, image_size), _folder(dout, split, image_size)
+    hw = None if image_size is None else (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    resized = hw is not None and any((h, w) != hw for _, _, (w, h) in sizes)   # resized targets are no masks
+    return ImageData(x.x, x.y, target=target.x, classes=x.classes,
+                     meta={"files": x.meta["files"], "target_files": target.meta["files"], "targets_resized": resized})
 
 
 class FolderStream(torch.utils.data.Dataset):
