@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ..data import ImageData
 from ..data.batches import batched
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, did_you_mean
 from .common import seeded
 
 
@@ -303,7 +303,8 @@ def traverse(model, x: Tensor | None = None, data: ImageData | None = None, dims
 
 # ----------------------------------------------------------------------------------- arithmetic
 
-GROUPS_HELP = "a class label (e.g. 3), 'thick' or 'thin' (most / least ink, quartiles), or 'all'"
+GROUPS_HELP = ("a class, by number (e.g. 3) or by name (e.g. circle, a sub-folder's name), 'thick' or 'thin' "
+               "(most / least ink, quartiles), or 'all'")
 
 
 def group_mask(data: ImageData, spec: str) -> Tensor:
@@ -314,10 +315,15 @@ def group_mask(data: ImageData, spec: str) -> Tensor:
     if text in ("thick", "thin"):
         ink = data.x.flatten(1).mean(1)
         return ink >= ink.quantile(0.75) if text == "thick" else ink <= ink.quantile(0.25)
-    try:
-        label = int(text)
-    except ValueError:
-        raise ConfigError(f"cannot read group {spec!r}; use {GROUPS_HELP}") from None
+    names = list(data.classes or [])
+    if str(spec).strip() in names:   # a name first, as --label reads it
+        label = names.index(str(spec).strip())
+    else:
+        try:
+            label = int(text)
+        except ValueError:
+            raise ConfigError(f"cannot read group {spec!r}; use {GROUPS_HELP}"
+                              f"{did_you_mean(str(spec).strip(), names)}") from None
     if data.y is None:
         raise DataError(f"group {spec!r} is a class label but the data has no labels; use 'thick', 'thin' or "
                         "'all', or labelled data")

@@ -197,6 +197,16 @@ def test_class_options_take_names_or_numbers(cgan_run, folder, tmp_path, capsys)
                       match="--through: unknown class 'hexagon'")
 
 
+def test_arithmetic_groups_take_class_names(folder):
+    from genlab.errors import ConfigError
+
+    data = genlab.load_data(f"folder:{folder}", "train")
+    assert torch.equal(latent.group_mask(data, "square"), latent.group_mask(data, "1"))
+    assert latent.group_mask(data, "square").sum() == (data.y == 1).sum() > 0
+    with pytest.raises(ConfigError, match="did you mean 'square'"):
+        latent.group_mask(data, "sqare")
+
+
 def test_labelled_grid_puts_text_beside_rows_and_above_columns():
     rows = [torch.ones(3, 1, 8, 8), torch.ones(3, 1, 8, 8)]
     plain = labelled_grid(rows, scale=4)
