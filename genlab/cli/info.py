@@ -48,8 +48,10 @@ def run_models(args) -> int:
 def run_datasets(args) -> int:
     from .catalog import catalogue
 
-    for spec, text in catalogue()["datasets"].items():
-        print(f"{spec:18s} {text}")
+    specs = catalogue()["datasets"]
+    width = max(map(len, specs), default=0)
+    for spec, text in specs.items():
+        print(f"{spec:{width}s}  {text}")
     return 0
 
 
