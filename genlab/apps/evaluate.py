@@ -54,30 +54,21 @@ class Metric:
 
 
 DECLARED: dict[str, Metric] = {}
-NAMES: dict[str, Name] = {}                # value key -> Name, of every declared metric
-LABELS: dict[str, tuple[str, str]] = {}    # value key -> (label with its direction arrow, note), for tables
 
 
 def declare_metric(metric: Metric) -> Metric:
     if metric.name in DECLARED:
         raise ConfigError(f"a metric named {metric.name!r} is declared twice")
     DECLARED[metric.name] = metric
-    for key, name in metric.labels.items():
-        if not isinstance(name, Name):            # (label, note) of older declarations: no direction
-            name = Name(name[0], "", name[1] if len(name) > 1 else "")
-        NAMES[key] = name
-        LABELS[key] = (name.title, name.note)
     return metric
 
 
 def metric_name(key: str) -> Name:
-    """The display name and direction of an evaluation value key (``fid`` -> "FID ↓")."""
-    if key in NAMES:
-        return NAMES[key]
-    for metric in DECLARED.values():          # a metric declared or swapped in without declare_metric
+    """The display name and direction of an evaluation value key (``fid`` -> "FID ↓"), from the
+    metric that declares it."""
+    for metric in DECLARED.values():
         if key in metric.labels:
-            name = metric.labels[key]
-            return name if isinstance(name, Name) else Name(name[0], "", name[1] if len(name) > 1 else "")
+            return metric.labels[key]
     return display(key)
 
 
@@ -243,6 +234,8 @@ def _coverage(ev: Evaluation) -> dict:
         cc = sm.class_coverage(ev.fake_probs, ev.train.num_classes)
         values.update({"classes_found": cc["classes_found"], "class_entropy": abs(cc["entropy"]),  # never −0
                        "class_kl_to_uniform": cc["kl_to_uniform"]})
+        from .sections import class_names
+
         names = class_names(ev.model, ev.train, len(cc["histogram"]))
         total = max(1, sum(cc["histogram"]))
         ev.info["per_class"] = {"what": "share of the samples the judge assigns to each class",
@@ -340,17 +333,6 @@ declare_metric(Metric("probe", _probe, ("encode", LABELLED), "an encoder", {
     "probe_codes": Name("linear probe: codes", HIGHER, "accuracy"),
     "probe_pixels": Name("linear probe: pixels", "", "accuracy, the baseline"),
     "probe_pca": Name("linear probe: PCA same dim", "", "accuracy, the baseline")}, title="linear probe"))
-
-
-def class_names(model, data: ImageData | None, k: int) -> list[str]:
-    """Display names of classes 0…k−1: the model's label names, the run's class names, the data's,
-    else the indices."""
-    space = getattr(model, "label_space", None)
-    for names in (getattr(space, "names", None), getattr(model, "class_names", None),
-                  getattr(data, "classes", None)):
-        if names and len(names) >= k:
-            return [str(c) for c in list(names)[:k]]
-    return [str(i) for i in range(k)]
 
 
 def not_applicable(ev: Evaluation, wanted) -> dict[str, str]:

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 import genlab
+from genlab.train.names import Name
 from genlab.apps import evaluate as E
 from genlab.apps.evaluate import evaluate, format_table, nearest_grid, parse_metrics
 from genlab.apps.report import build_report
@@ -59,9 +60,8 @@ def test_a_declared_metric_is_computed_exactly_for_models_that_can_encode(small,
     def code_mean(ev):
         return {"code_mean": float(ev.model.encode(ev.real.x).mean())}
 
-    metric = E.Metric("codes", code_mean, needs=("encode",), why_not="codes", labels={"code_mean": ("mean code", "")})
+    metric = E.Metric("codes", code_mean, needs=("encode",), why_not="codes", labels={"code_mean": Name("mean code")})
     monkeypatch.setitem(E.DECLARED, "codes", metric)
-    monkeypatch.setitem(E.LABELS, "code_mean", metric.labels["code_mean"])
     assert parse_metrics("codes,psnr") == ["codes", "psnr"] and "codes" in parse_metrics(None)
 
     ae = evaluate(genlab.create("conv-ae", data=train), train, test, "mnist5k", ["codes", "psnr", "nll"], n=50)
@@ -168,16 +168,15 @@ def test_format_table_names_directions_no_negative_zero_and_one_explanation():
     assert "circle 50%  square 25%  triangle 25%" in text
 
 
-def test_class_names_prefer_the_models_then_the_data():
+def test_class_names_prefer_the_runs_then_the_data():
     from types import SimpleNamespace
 
-    from genlab.apps.evaluate import class_names
-    from genlab.models.base import LabelSpace
+    from genlab.apps.sections import class_names
 
-    named = SimpleNamespace(label_space=LabelSpace("classes", 3, "shape", ("circle", "square", "triangle")))
+    named = SimpleNamespace(class_names=("circle", "square", "triangle"))
     assert class_names(named, None, 3) == ["circle", "square", "triangle"]
-    run = SimpleNamespace(label_space=None, class_names=("a", "b"))
-    assert class_names(run, None, 2) == ["a", "b"]
+    run = SimpleNamespace(class_names=("a", "b"))
+    assert class_names(run, SimpleNamespace(classes=["cat", "dog"]), 2) == ["a", "b"]
     data = SimpleNamespace(classes=["cat", "dog"])
-    assert class_names(SimpleNamespace(label_space=None), data, 2) == ["cat", "dog"]
-    assert class_names(SimpleNamespace(label_space=None), None, 3) == ["0", "1", "2"]   # indices, at last
+    assert class_names(SimpleNamespace(class_names=None), data, 2) == ["cat", "dog"]
+    assert class_names(SimpleNamespace(class_names=None), None, 3) == ["0", "1", "2"]   # indices, at last
