@@ -1,14 +1,15 @@
 """`genlab train` and `genlab demo`."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from .args import add_data, add_out, add_overwrite, add_seed
 
 
 EPOCHS_HELP = ("epochs in total (default: as many as give about the optimiser steps the model's default took on "
-               "mnist5k's 4,000 training images, e.g. vae 320: 10 epochs on mnist5k, 40 on a 300-image folder's 240 "
-               "training images, at least one on a larger set; a shorter run warns; on --resume the run's own)")
+               "mnist5k's 4,000 training images, so a small folder gets more epochs and a larger set fewer, at least "
+               "one; a shorter run warns; on --resume the run's own; see docs/training.md)")
 BATCH_HELP = ("images per optimiser step (default: the model's, 128 for most, capped at 1/8 of the data and "
               "never below 16, so that an epoch is several steps)")
 
@@ -69,12 +70,12 @@ def engine_kwargs(args) -> dict:
 
 
 def run_train(args) -> int:
-    from ..errors import ConfigError, Interrupted
+    from ..errors import ConfigError
     from ..models.base import parse_overrides
     from ..registry import get
     from ..train import is_rank_zero
 
-    try:
+    with _report_on_interrupt(not args.no_report):
         if args.resume:
             result = _resume(args)
         else:
@@ -82,10 +83,6 @@ def run_train(args) -> int:
                 raise ConfigError("name a model to train (e.g. `genlab train vae`) or pass --resume RUN; "
                                   "see `genlab models`")
             result = _train_new(args, parse_overrides(get(args.model).config_class, args.overrides))
-    except Interrupted as exc:
-        if exc.run_dir is not None and exc.epochs_done > 0 and not args.no_report and is_rank_zero():
-            _report(exc.run_dir)   # the report of the finished epochs
-        raise
     if not is_rank_zero():
         return 0
     _finish(result, write_report=not args.no_report)
@@ -128,10 +125,24 @@ def _resume(args):
                   diagnostics=not args.no_diagnostics, **kwargs, **engine_kwargs(args))
 
 
-def _report(run_dir) -> None:
+def _report(run_dir, model=None) -> None:
     from ..apps.report import build_report
 
-    print(f"report: {build_report(run_dir)}")
+    print(f"report: {build_report(run_dir, model=model)}")
+
+
+@contextlib.contextmanager
+def _report_on_interrupt(enabled: bool = True):
+    """On Ctrl-C (genlab's Interrupted), the report of the epochs that finished, then the error."""
+    from ..errors import Interrupted
+    from ..train import is_rank_zero
+
+    try:
+        yield
+    except Interrupted as exc:
+        if enabled and exc.run_dir is not None and exc.epochs_done > 0 and is_rank_zero():
+            _report(exc.run_dir)
+        raise
 
 
 def finish_line(result) -> str:
@@ -172,9 +183,7 @@ def _finish(result, write_report: bool = True) -> None:
             print(verdict.line())
     print(f"run folder: {result.run_dir} (every figure, per epoch: metrics.csv; plotted: the report)")
     if write_report:
-        from ..apps.report import build_report
-
-        print(f"report: {build_report(result.run_dir, model=result.model)}")
+        _report(result.run_dir, model=result.model)
 
 
 def _free_name(base: Path) -> Path:
@@ -200,17 +209,12 @@ def run_demo(args) -> int:
     # KL warm-up: without it a 2-D latent sometimes collapsed in the first epochs (−ELBO 196 against 160)
     model = create("vae", data=data, seed=args.seed or 0, latent_dim=2, kl_warmup_epochs=5)
     print(f"demo: training a convolutional VAE (latent 2) on mnist5k ({len(data)} train / {len(val)} held-out digits)")
-    from ..errors import Interrupted
     from ..train import is_rank_zero
 
-    try:
+    with _report_on_interrupt():
         result = train(model, data, epochs=args.epochs or DEMO_EPOCHS, batch_size=args.batch_size or DEMO_BATCH,
                        out=out, val_data=val, lr=args.lr, data_info={"spec": "mnist5k"},
                        overwrite=args.overwrite, **engine_kwargs(args))
-    except Interrupted as exc:
-        if exc.epochs_done > 0 and is_rank_zero():
-            _report(exc.run_dir)
-        raise
 
     if is_rank_zero():
         _finish(result)

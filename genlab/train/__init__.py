@@ -15,10 +15,10 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProg
 from .. import runs
 from ..data import ImageData
 from ..errors import ConfigError, Interrupted, RunFolderError
-from ..io import write_json
+from ..io import load_tree, write_json
 from ..models.base import GenerativeModel
 from . import diagnostics  # noqa: F401  (importing it contributes the GAN diagnostics callbacks)
-from .callbacks import (EpochLines, KeepBest, RunCSVLogger, RunFiles, SafetensorsCheckpointIO, SavedEpochs,
+from .callbacks import (EpochLines, KeepBest, RunCSVLogger, RunFiles, SafetensorsCheckpointIO,
                         TrainingContext, contributed_callbacks, training_callbacks)
 from .engine import Engine
 
@@ -181,7 +181,6 @@ def train(model: GenerativeModel, data: ImageData, epochs: int | None = None, ba
     run_dir = None
     cbs = list(callbacks or [])
     keep_best = KeepBest(None) if early_stop is not None else None
-    saved = SavedEpochs(_epochs_done)
     if out is not None:
         # DDP re-runs this process's command for the other ranks: only rank 0 prepares the folder
         if _ckpt_path or not is_rank_zero():
@@ -198,7 +197,7 @@ def train(model: GenerativeModel, data: ImageData, epochs: int | None = None, ba
         ckpt.FILE_EXTENSION = ".safetensors"
         if keep_best is not None:
             keep_best.run_dir = run_dir
-        cbs += [ckpt, RunFiles(run_dir, preview, weights=keep_best is None), saved]
+        cbs += [ckpt, RunFiles(run_dir, preview, weights=keep_best is None)]
     stopper = None
     if early_stop is not None:
         stopper = EarlyStopping(monitor="val/loss", patience=early_stop, mode="min")
@@ -235,7 +234,9 @@ def train(model: GenerativeModel, data: ImageData, epochs: int | None = None, ba
             if not trainer.interrupted:
                 raise
             model.eval()
-            raise _interrupted(trainer.current_epoch + 1, epochs, saved.done if run_dir else 0, run_dir) from None
+            done = _epochs_saved(run_dir) if run_dir else 0
+            # a Ctrl-C between an epoch's checkpoint and the next epoch's start interrupts the next one
+            raise _interrupted(max(trainer.current_epoch + 1, done + 1), epochs, done, run_dir) from None
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     stopped = best = None
     if stopper is not None:
@@ -255,6 +256,13 @@ def train(model: GenerativeModel, data: ImageData, epochs: int | None = None, ba
 
 def _epochs(n: int) -> str:
     return f"{n} epoch{'s' if n != 1 else ''}"
+
+
+def _epochs_saved(run_dir: Path) -> int:
+    """The finished epochs the run folder's checkpoint holds: read from the file itself (written
+    atomically), since Ctrl-C can land while Lightning is still writing the next one."""
+    ckpt = Path(run_dir) / runs.CHECKPOINT
+    return int(load_tree(ckpt).get("epoch", -1)) + 1 if ckpt.is_file() else 0
 
 
 def _interrupted(epoch: int, total: int, done: int, run_dir: Path | None) -> Interrupted:
@@ -354,7 +362,6 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
     Adam's betas, which take effect from the first resumed epoch), and ``epochs`` not above the
     epochs already trained. ``batch_size`` may change."""
     from ..data import load_data
-    from ..io import load_tree
     from ..registry import get as registered
 
     run_dir = Path(run_dir)

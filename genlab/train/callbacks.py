@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
 from ..data import ImageData
+from .. import runs
 from ..io import load_tree, save_tensors, save_tree
 from ..png import grid_image, labelled_rows, save_image
 
@@ -60,6 +61,12 @@ class RunCSVLogger(CSVLogger):
         return self._experiment
 
 
+def save_weights(model, run_dir: Path, state: dict | None = None) -> None:
+    """The run's model.safetensors: ``state`` (default: the model's current weights)."""
+    save_tensors(model.state_dict() if state is None else state, Path(run_dir) / runs.WEIGHTS,
+                 {"model": model.registry_name})
+
+
 class RunFiles(L.Callback):
     """After every epoch (rank 0): the model weights and a preview grid in the run folder.
     The weights are written with each checkpoint, so that model.safetensors and checkpoint.safetensors
@@ -74,8 +81,7 @@ class RunFiles(L.Callback):
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module, checkpoint: dict) -> None:
         if self.weights and trainer.global_rank == 0:
-            model = pl_module.model
-            save_tensors(model.state_dict(), self.run_dir / "model.safetensors", {"model": model.registry_name})
+            save_weights(pl_module.model, self.run_dir)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
         if trainer.global_rank != 0:
@@ -94,7 +100,7 @@ class RunFiles(L.Callback):
         if self.weights and trainer.global_step == 0:
             # no optimiser step (a closed-form model, or one with no players): Lightning writes no
             # checkpoint, so on_save_checkpoint never runs
-            save_tensors(model.state_dict(), self.run_dir / "model.safetensors", {"model": model.registry_name})
+            save_weights(model, self.run_dir)
 
     @staticmethod
     def picture(model, n: int, images: torch.Tensor):
@@ -141,10 +147,11 @@ class EpochLines(L.Callback):
         held_out = trainer.callback_metrics.get("val/loss")
         if held_out is not None:
             figures.append(("val/loss", float(held_out)))
-        text = "  ".join(f"{display(k).label} {fmt(v)}" for k, v in figures)
         seconds = time.perf_counter() - self._t0 if self._t0 is not None else 0.0
         total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
-        self.print(f"epoch {trainer.current_epoch + 1}{total}  {text}  ({seconds:.1f} s)".replace("    ", "  "))
+        parts = [f"epoch {trainer.current_epoch + 1}{total}", *(f"{display(k).label} {fmt(v)}" for k, v in figures),
+                 f"({seconds:.1f} s)"]
+        self.print("  ".join(parts))
 
 
 class KeepBest(L.Callback):
@@ -169,7 +176,7 @@ class KeepBest(L.Callback):
         model = pl_module.model
         self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         if self.run_dir is not None and trainer.global_rank == 0:
-            save_tensors(self.best_state, self.run_dir / "model.safetensors", {"model": model.registry_name})
+            save_weights(model, self.run_dir, self.best_state)
 
     def restore(self, model) -> None:
         """Put the best weights into ``model`` (from memory, or from the run folder when the best
@@ -179,7 +186,7 @@ class KeepBest(L.Callback):
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
         elif self.best_epoch is not None and self.run_dir is not None:
-            weights = self.run_dir / "model.safetensors"
+            weights = self.run_dir / runs.WEIGHTS
             if weights.is_file():
                 model.load_state_dict(load_tensors(weights))
 
@@ -188,16 +195,6 @@ class KeepBest(L.Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.best_score, self.best_epoch = state.get("best_score"), state.get("best_epoch")
-
-
-class SavedEpochs(L.Callback):
-    """How many finished epochs the run folder's checkpoint holds (what an interrupted run resumes from)."""
-
-    def __init__(self, done: int = 0):
-        self.done = done
-
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        self.done = int(checkpoint.get("epoch", trainer.current_epoch)) + 1
 
 
 # --------------------------------------------------------------------------- contributed callbacks
