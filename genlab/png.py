@@ -255,10 +255,9 @@ def labelled_grid(rows: Sequence[Any], row_labels: Sequence[str] | None = None,
     row_labels = None if row_labels is None else [drawable(t, font) for t in row_labels]
     col_labels = None if col_labels is None else [drawable(t, font) for t in col_labels]
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    box = lambda text: probe.textbbox((0, 0), text, font=font)   # noqa: E731
     margin = max(4, size // 2)
     rows_text = [t for t in row_labels or [] if t]
-    left = max((box(t)[2] - box(t)[0] for t in rows_text), default=0) + 2 * margin if rows_text else 0
+    left = max(_width(probe, t, font) for t in rows_text) + 2 * margin if rows_text else 0
     cols_text = [t for t in col_labels or [] if t]
     col_font, col_size = font, size
     while cols_text and col_size > 8 and max(_width(probe, t, col_font) for t in cols_text) > w * s:
@@ -273,7 +272,7 @@ def labelled_grid(rows: Sequence[Any], row_labels: Sequence[str] | None = None,
     out.paste(img, (left, top))
     draw = ImageDraw.Draw(out)
     for k, label in enumerate(row_labels or []):
-        b = box(label)
+        b = probe.textbbox((0, 0), label, font=font)
         centre = top + padding * s + k * cell + (h * s) / 2
         draw.text((margin - b[0], round(centre - (b[1] + b[3]) / 2)), label, fill=ink, font=font)
     for j, label in enumerate(col_labels or []):
