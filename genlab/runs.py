@@ -71,8 +71,8 @@ def create(name: str, data=None, *, seed: int | None = None, **config_values):
     was), so the same call builds the same model: ``train(seed=...)`` seeds only what follows."""
     entry = get(name)
     if data is not None:
-        config_values.setdefault("image_shape", tuple(data.shape))
-        config_values.setdefault("num_classes", data.num_classes)
+        for key, value in entry.config_class.data_values(data).items():
+            config_values.setdefault(key, value)
     config = entry.config_class.from_dict(config_values)
     if seed is None:
         model = entry.model_class(config)

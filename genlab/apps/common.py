@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..data import ImageData, load_data
+from ..data import ImageData, load_data, load_spec
 from ..data.batches import batched
 from ..errors import ConfigError, DataError, RunFolderError, did_you_mean
 
@@ -27,7 +27,7 @@ def run_data(model, spec: str | None = None, split: str = "test") -> ImageData:
         info = (getattr(model, "run_info", None) or {}).get("data") or {}
         if "spec" not in info:
             raise DataError("the run's config.json does not say which data it used; pass --data SPEC")
-        data = load_data(info["spec"], split, image_size=info.get("image_size"), channels=info.get("channels"))
+        data = load_spec(info, split)
     else:
         size = tuple(model.image_shape[1:]) if spec.startswith("folder:") else None
         data = load_data(spec, split, image_size=size,

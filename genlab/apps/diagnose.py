@@ -72,7 +72,7 @@ def require_gan_run(run_dir: str | Path) -> dict:
 @torch.no_grad()
 def _measure_now(run_dir: Path, info: dict, n: int, seed: int, thresholds: Thresholds, log) -> tuple[dict | None, str]:
     """Coverage and near-duplicates of ``n`` samples drawn now, or (None, why not)."""
-    from ..data import load_data
+    from ..data import load_spec
     from ..metrics.judge import get_judge
 
     spec = info.get("data") or {}
@@ -84,7 +84,7 @@ def _measure_now(run_dir: Path, info: dict, n: int, seed: int, thresholds: Thres
         judge, note = None, (f"class coverage needs a judge: `genlab judge train --data {spec.get('spec') or 'SPEC'}` "
                              f"({exc})")
     try:
-        real = load_data(spec["spec"], "train", image_size=spec.get("image_size"), channels=spec.get("channels"))
+        real = load_spec(spec, "train")
     except (GenlabError, KeyError) as exc:
         return None, f"the run's data could not be loaded, so nothing was sampled now: {exc}"
     if log:

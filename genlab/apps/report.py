@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .. import runs
-from ..data import ImageData, load_data
+from ..data import ImageData, load_spec
 from ..data.batches import batched
 from ..errors import GenlabError
 from ..viz import plots
@@ -24,7 +24,7 @@ from .sections import section
 
 def test_data(info: dict) -> ImageData:
     spec = info.get("data") or {}
-    return load_data(spec["spec"], "test", image_size=spec.get("image_size"), channels=spec.get("channels"))
+    return load_spec(spec, "test")
 
 
 @torch.no_grad()

@@ -22,6 +22,14 @@ def add_data(p, default: str | None = None, help: str | None = None) -> None:
     p.add_argument("--data", default=default, metavar="SPEC", help=help)
 
 
+def add_task(p, help: str | None = None) -> None:
+    """``--task TASK``: make (input, target) pairs of the data (image-to-image models)."""
+    p.add_argument("--task", default=None, metavar="TASK",
+                   help=help or ("make (input, target) pairs of the data for an image-to-image model: segment, "
+                                 "denoise:gaussian:0.3, deblur:gaussian:1.5, inpaint:center:14, superres:4, colorize, "
+                                 "edges, ct:30, paired (see `genlab datasets`); stored in the run's config.json"))
+
+
 def add_n(p, default: int, help: str) -> None:
     p.add_argument("--n", type=int, default=default, help=help)
 

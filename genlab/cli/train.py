@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from .args import add_data, add_out, add_overwrite, add_seed
+from .args import add_data, add_out, add_overwrite, add_seed, add_task
 
 
 EPOCHS_HELP = ("epochs in total (default: as many as give about the optimiser steps the model's default took on "
@@ -39,6 +39,7 @@ def add_parser(sub) -> None:
     add_data(p, None, "data spec (see `genlab datasets`; default mnist5k)")
     p.add_argument("--image-size", type=int, default=None, help="resize images to N×N")
     p.add_argument("--channels", type=int, default=None, choices=(1, 3), help="convert images to 1 or 3 channels")
+    add_task(p)
     add_out(p, None, "run folder (default runs/MODEL)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config value, repeatable (see `genlab models --config MODEL`); on --resume only "
@@ -90,16 +91,17 @@ def run_train(args) -> int:
 
 
 def _train_new(args, overrides: dict):
-    from ..data import load_data
+    from ..data import load_spec
     from ..runs import create
     from ..train import train
 
     spec = args.data or "mnist5k"
-    data = load_data(spec, "train", image_size=args.image_size, channels=args.channels)
-    val = load_data(spec, "test", image_size=args.image_size, channels=args.channels)
+    data_info = {"spec": spec, "image_size": args.image_size, "channels": args.channels}
+    if args.task:
+        data_info["task"] = args.task
+    data, val = load_spec(data_info, "train"), load_spec(data_info, "test")
     model = create(args.model, data=data, seed=args.seed or 0, **overrides)   # seeded weights: reproducible
     out = Path(args.out or f"runs/{args.model}")
-    data_info = {"spec": spec, "image_size": args.image_size, "channels": args.channels}
     return train(model, data, epochs=args.epochs, batch_size=args.batch_size, out=out, val_data=val, lr=args.lr,
                  overwrite=args.overwrite, data_info=data_info, diagnostics=not args.no_diagnostics,
                  early_stop=args.early_stop, **engine_kwargs(args))
@@ -121,7 +123,7 @@ def _resume(args):
     config = parse_overrides(get(info["model"]).config_class, args.overrides) if args.overrides else None
     kwargs = {} if args.early_stop is None else {"early_stop": args.early_stop}
     return resume(run, epochs=args.epochs, model=args.model, config=config, data_spec=args.data,
-                  image_size=args.image_size, channels=args.channels, batch_size=args.batch_size, lr=args.lr,
+                  image_size=args.image_size, channels=args.channels, task=args.task, batch_size=args.batch_size, lr=args.lr,
                   diagnostics=not args.no_diagnostics, **kwargs, **engine_kwargs(args))
 
 

@@ -37,9 +37,13 @@ SPLITS = ("train", "test", "all")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+TASK_SEEDS = {"train": 0, "test": 1, "all": 2}   # a random task's draws differ between the splits
+
+
 def load_data(spec: str, split: str = "train", image_size: int | tuple | None = None,
-              channels: int | None = None, limit: int | None = None) -> ImageData:
-    """Load a data spec (see ``DATASETS``) as resident tensors."""
+              channels: int | None = None, limit: int | None = None, task: str | None = None) -> ImageData:
+    """Load a data spec (see ``DATASETS``) as resident tensors; with ``task`` (``"superres:4"``,
+    ``"segment"``, … see ``genlab.data.TASKS``) as (input, target) pairs made after resizing."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     kind, _, arg = spec.partition(":")
@@ -63,7 +67,17 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
         data = convert_channels(data, channels)
     if limit is not None:
         data = data.subset(range(min(limit, len(data))))
+    if task:
+        from .tasks import make_pairs
+
+        data = make_pairs(data, task, seed=TASK_SEEDS[split])
     return data
+
+
+def load_spec(info: dict, split: str = "train", limit: int | None = None) -> ImageData:
+    """The data a run's config.json describes (``{"spec", "image_size", "channels", "task"}``)."""
+    return load_data(info["spec"], split, image_size=info.get("image_size"), channels=info.get("channels"),
+                     limit=limit, task=info.get("task"))
 
 
 def _unknown_spec(spec: str) -> DataError:
@@ -240,6 +254,28 @@ def _photos(split: str, patch: int = 32, stride: int = 24) -> ImageData:
         patches.append(p)
         labels.append(torch.full((len(p),), i, dtype=torch.long))
     return ImageData(torch.cat(patches), torch.cat(labels), classes=list(names))
+
+
+def photographs(split: str = "test", multiple: int = 8) -> list[torch.Tensor]:
+    """The whole photographs behind ``photos`` (PHOTOS_TRAIN, PHOTOS_TEST or both for "all") as a list of
+    1×3×H×W tensors in [0, 1], grey ones repeated to 3 channels, each cropped (centred) to sides divisible by
+    ``multiple`` (8: every super-resolution factor 2, 4, 8 applies). Their sizes differ, so they are not
+    one ImageData; fully convolutional models take them one at a time."""
+    import skimage.data
+
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if multiple < 1:
+        raise DataError(f"multiple must be at least 1, got {multiple}")
+    names = {"train": PHOTOS_TRAIN, "test": PHOTOS_TEST, "all": PHOTOS_TRAIN + PHOTOS_TEST}[split]
+    out = []
+    for name in names:
+        img = _images(getattr(skimage.data, name)()[None])
+        img = img.expand(-1, 3, -1, -1).contiguous() if img.shape[1] == 1 else img
+        h, w = img.shape[-2:]
+        top, left = (h % multiple) // 2, (w % multiple) // 2
+        out.append(img[..., top:top + h - h % multiple, left:left + w - w % multiple].contiguous())
+    return out
 
 
 _BUILTIN = {"mnist5k": _mnist5k, "digits": _digits, "shapes": _shapes, "photos": _photos}

@@ -434,3 +434,49 @@ def phantom(size: int = 64) -> ImageData:
 __all__ = ["TASKS", "Task", "parse_task", "make_pairs", "lab_to_rgb", "rgb_to_lab", "phantom", "sinograms", "fbp",
            "sparse_view_fbp", "gaussian_blur", "motion_blur", "downsample", "canny_edges", "center_hole",
            "random_hole", "with_hole", "ct_angles"]
+
+
+# --- pictures -----------------------------------------------------------------------------------
+
+# class k of a mask is drawn in PALETTE[k] (background black); more classes cycle through it
+PALETTE = torch.tensor([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+                        [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212],
+                        [0, 128, 128]], dtype=torch.float32) / 255
+
+
+def mask_picture(mask: Tensor) -> Tensor:
+    """N×H×W class indices (or N×K×H×W class scores, argmax taken) as N×3×H×W palette colours."""
+    if mask.ndim == 4:
+        mask = mask.argmax(1)
+    return PALETTE.to(mask.device)[mask.long() % len(PALETTE)].permute(0, 3, 1, 2)
+
+
+def picture(task: "str | Task | None", x: Tensor, out: Tensor | None = None) -> Tensor:
+    """What a person should see of a task's input ``x`` (``out`` None) or of an output/target ``out``
+    for that input, as N×C×H×W images in [0, 1] at the output's size:
+
+    * input: inpainting shows the hole in mid-grey (the mask channel dropped), colorization the
+      lightness, super-resolution the low-resolution image enlarged with nearest-neighbour pixels
+      (each pixel a visible block);
+    * output/target: segmentation masks in palette colours, colorization L + ab as RGB.
+    """
+    task = parse_task(task) if task else None
+    name = task.name if task else ""
+    if out is None:
+        if name == "inpaint":
+            m = x[:, -1:]
+            return x[:, :-1] * (1 - m) + 0.5 * m
+        if name == "superres":
+            return F.interpolate(x, scale_factor=int(task.value), mode="nearest")
+        return x
+    if name == "segment":
+        return mask_picture(out)
+    if name == "colorize":
+        return lab_to_rgb(x[:, :1], out)
+    return out
+
+
+def same_channels(*images: Tensor) -> list[Tensor]:
+    """Grey images repeated to three channels when any of ``images`` is in colour (one grid)."""
+    c = max(t.shape[1] for t in images)
+    return [t.expand(-1, c, -1, -1) if t.shape[1] == 1 and c == 3 else t for t in images]

@@ -6,6 +6,8 @@ from . import baselines  # noqa: F401
 from . import sparse_coding  # noqa: F401
 from . import cvae, iwae, vqvae, wae  # noqa: F401
 from . import gan  # noqa: F401
+from . import paired  # noqa: F401
+from . import superres  # noqa: F401
 from .base import GenerativeModel, ModelConfig, Player
 
 __all__ = ["GenerativeModel", "ModelConfig", "Player"]

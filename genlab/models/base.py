@@ -60,6 +60,18 @@ class ModelConfig:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
+    def data_values(cls, data) -> dict:
+        """The values a model built for ``data`` (an ImageData) takes from it: its image shape and
+        number of classes; image-to-image configs add what the pairs say (output channels, task)."""
+        if data.target is not None:
+            task = data.meta.get("task")
+            given = f"--task {task}" if task and task != "paired" else "paired:DIR_IN,DIR_OUT data"
+            raise DataError(f"this model learns from images alone, but {data.name or 'the data'} holds (input, target) "
+                            f"pairs ({given}); drop the task, or train an image-to-image model (unet, pix2pix, "
+                            "srresnet, srgan, context-encoder)")
+        return {"image_shape": tuple(data.shape), "num_classes": data.num_classes}
+
+    @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         kwargs = {}
@@ -344,6 +356,8 @@ SIGNATURES = {
     "decode": "(z, y=None)",
     "reconstruct": "(x, y=None)",
     "log_prob": "(x, y=None)",
+    "translate": "(x, y=None)",
+    "segment": "(x)",
 }
 
 
@@ -483,7 +497,7 @@ class GenerativeModel(nn.Module):
 
     def require(self, capability: str, purpose: str = "") -> Callable:
         method = getattr(self, capability, None)
-        if not callable(method):
+        if not callable(method) or capability not in self.capabilities():
             have = ", ".join(self.capabilities()) or "none"
             what = f" ({purpose})" if purpose else ""
             hint = self.missing_capability_hints.get(capability)

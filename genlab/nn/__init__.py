@@ -25,3 +25,7 @@ from .unet import (PATCH_PRESETS, PatchDiscriminator, UNet, layers_for_patch, pa
 
 __all__ += ["UNet", "PatchDiscriminator", "PATCH_PRESETS", "layers_for_patch", "patch_layer_spec", "patch_layers",
             "receptive_field"]
+
+from .srresnet import ResidualBlock, SRDiscriminator, SRResNet  # noqa: E402
+
+__all__ += ["SRResNet", "SRDiscriminator", "ResidualBlock"]

@@ -18,6 +18,7 @@ from ..errors import ConfigError, Interrupted, RunFolderError
 from ..io import load_tree, write_json
 from ..models.base import GenerativeModel
 from . import diagnostics  # noqa: F401  (importing it contributes the GAN diagnostics callbacks)
+from . import content  # noqa: F401  (importing it contributes SRGAN's feature network)
 from .callbacks import (EpochLines, KeepBest, RunCSVLogger, RunFiles, SafetensorsCheckpointIO,
                         TrainingContext, contributed_callbacks, training_callbacks)
 from .engine import Engine
@@ -202,9 +203,9 @@ def train(model: GenerativeModel, data: ImageData, epochs: int | None = None, ba
     if early_stop is not None:
         stopper = EarlyStopping(monitor="val/loss", patience=early_stop, mode="min")
         cbs += [stopper, keep_best]
-    if diagnostics:
-        spec = (data_info or {}).get("spec") or data.name
-        cbs += contributed_callbacks(model, TrainingContext(run_dir, data, spec, diagnostics))
+    # contributions the loss needs are added always, the diagnostics only with diagnostics on
+    spec = (data_info or {}).get("spec") or data.name
+    cbs += contributed_callbacks(model, TrainingContext(run_dir, data, spec, diagnostics), optional=bool(diagnostics))
     bar = progress and _is_terminal()
     if bar:
         cbs.append(TQDMProgressBar(refresh_rate=5))
@@ -352,7 +353,7 @@ RESUMABLE_KEYS = ("lr", "lr_d", "encoder_lr", "beta1", "beta2", "weight_decay")
 def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | None = None,
            val_data: ImageData | None = None, *, model: str | None = None, config: dict | None = None,
            data_spec: str | None = None, image_size: int | None = None, channels: int | None = None,
-           batch_size: int | None = None, lr: float | None = None, **kwargs) -> TrainResult:
+           task: str | None = None, batch_size: int | None = None, lr: float | None = None, **kwargs) -> TrainResult:
     """Continue a run from its checkpoint up to ``epochs`` in total (default: the run's own).
     The data is reloaded from the spec in config.json unless given.
 
@@ -361,7 +362,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
     ``config`` values other than the run's except :data:`RESUMABLE_KEYS` (the learning rates and
     Adam's betas, which take effect from the first resumed epoch), and ``epochs`` not above the
     epochs already trained. ``batch_size`` may change."""
-    from ..data import load_data
+    from ..data import load_spec
     from ..registry import get as registered
 
     run_dir = Path(run_dir)
@@ -378,12 +379,12 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
     done = int(tree.get("epoch", 0)) + 1
     del tree
     spec = dict(info["data"])
-    for key, given in (("spec", data_spec), ("image_size", image_size), ("channels", channels)):
+    for key, given in (("spec", data_spec), ("image_size", image_size), ("channels", channels), ("task", task)):
         if given is not None and given != spec.get(key):
-            flag = {"spec": "--data", "image_size": "--image-size", "channels": "--channels"}[key]
+            flag = {"spec": "--data", "image_size": "--image-size", "channels": "--channels", "task": "--task"}[key]
             had = spec.get(key)
             had = {"spec": had, "image_size": f"{had}×{had}" if had else "the images' own size",
-                   "channels": had or "the images' own channels"}[key]
+                   "channels": had or "the images' own channels", "task": f"task {had}" if had else "no task"}[key]
             raise ConfigError(f"{flag} {given} differs from the data {run_dir} was trained on ({had}); a resumed "
                               f"run continues on its own data: drop {flag}, or train a new run (--out)")
     entry = registered(name)
@@ -422,8 +423,7 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
     net = runs.create(name, **values)
     size, chans = spec.get("image_size"), spec.get("channels")
     if data is None:
-        data = load_data(spec["spec"], "train", image_size=size, channels=chans)
-        val_data = load_data(spec["spec"], "test", image_size=size, channels=chans)
+        data, val_data = load_spec(spec, "train"), load_spec(spec, "test")
     kwargs.setdefault("seed", t.get("seed", 0))
     return train(net, data, epochs=total, batch_size=batch_size or t["batch_size"], out=run_dir,
                  val_data=val_data, data_info=spec, _ckpt_path=ckpt, _epochs_done=done,

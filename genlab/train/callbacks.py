@@ -114,6 +114,9 @@ class RunFiles(L.Callback):
                 and n % 8 == 0:
             rows = [t for i in range(0, n, 8) for t in (images[i:i + 8], images[n + i:n + i + 8])]
             return labelled_rows(rows, ["original", "reconstruction"] * (n // 8))
+        rows = getattr(model, "preview_rows", None)     # a model that says what its rows of 8 are
+        if rows and len(images) == 8 * len(rows):
+            return labelled_rows(list(images.view(len(rows), 8, *images.shape[1:])), list(rows))
         space = model.label_space
         if space is not None and len(images) == 8 * space.size:
             names = space.names or [str(v) for v in range(space.size)]
@@ -212,20 +215,24 @@ class TrainingContext:
     diagnostics: Any = True  # train(diagnostics=...): True, or a family's settings (e.g. diagnostics.Thresholds)
 
 
-_CONTRIBUTED: list[tuple[type, Callable]] = []
+_CONTRIBUTED: list[tuple[type, Callable, bool]] = []
 
 
-def training_callbacks(model_class: type):
+def training_callbacks(model_class: type, always: bool = False):
     """Decorator: ``@training_callbacks(GAN)`` on ``make(model, context) -> list[Callback]`` adds
-    those callbacks whenever a ``model_class`` model (or a subclass's) trains with diagnostics on."""
+    those callbacks whenever a ``model_class`` model (or a subclass's) trains with diagnostics on.
+    ``always=True`` for callbacks the model's loss needs (SRGAN's feature network): they are added
+    with diagnostics off too."""
 
     def wrap(make: Callable) -> Callable:
-        _CONTRIBUTED.append((model_class, make))
+        _CONTRIBUTED.append((model_class, make, always))
         return make
 
     return wrap
 
 
-def contributed_callbacks(model, context: TrainingContext) -> list:
-    """The callbacks every matching :func:`training_callbacks` contributor makes for ``model``."""
-    return [cb for model_class, make in _CONTRIBUTED if isinstance(model, model_class) for cb in make(model, context)]
+def contributed_callbacks(model, context: TrainingContext, optional: bool = True) -> list:
+    """The callbacks every matching :func:`training_callbacks` contributor makes for ``model``;
+    ``optional=False`` keeps only the ``always`` contributors' (training with diagnostics off)."""
+    return [cb for model_class, make, always in _CONTRIBUTED
+            if isinstance(model, model_class) and (always or optional) for cb in make(model, context)]

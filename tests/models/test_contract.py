@@ -67,7 +67,8 @@ def test_label_space_is_declared_and_labels_are_checked(name):
     space = model.label_space
     x = torch.rand(2, *model.image_shape)
     calls = {"sample": lambda y: model.sample(2, y), "encode": lambda y: model.encode(x, y),
-             "reconstruct": lambda y: model.reconstruct(x, y), "log_prob": lambda y: model.log_prob(x, y)}
+             "reconstruct": lambda y: model.reconstruct(x, y), "log_prob": lambda y: model.log_prob(x, y),
+             "translate": lambda y: model.translate(x, y)}
     if model.can("decode"):
         with torch.no_grad():                             # a code of each image, or the prior mean of a generator
             z = (model.encode(x, None if space is None else 0) if model.can("encode")

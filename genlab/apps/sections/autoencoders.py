@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ... import runs
-from ...data import ImageData, load_data
+from ...data import ImageData, load_spec
 from ...data.batches import batched
 from ...errors import GenlabError
 from ...metrics.image import psnr
@@ -23,7 +23,7 @@ def training_images(run_dir: Path, held_out: ImageData, limit: int = 4000) -> tu
     images themselves when the training data cannot be loaded."""
     try:
         spec = runs.read_config(run_dir)["data"]
-        data = load_data(spec["spec"], "train", image_size=spec.get("image_size"), channels=spec.get("channels"))
+        data = load_spec(spec, "train")
         return data.spread(limit), f"the run's training data ({min(limit, len(data))} images)"
     except (GenlabError, KeyError, TypeError):
         n = min(limit, len(held_out))
