@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from .. import runs
-from ..data import load_data
+from ..data import load_spec
 from ..io import atomic_write_bytes, write_json
 from ..registry import get, names
 from ..train import train
@@ -13,7 +13,10 @@ from ..train.names import direction_legend, fmt
 from .evaluate import evaluate, metric_name
 
 COLUMNS = ("fid", "kid", "is", "precision", "recall", "coverage", "classes_found", "neg_elbo", "iwae_nll", "nll",
-           "bits_per_dim", "mse", "psnr", "ssim", "probe_codes")
+           "bits_per_dim", "mse", "psnr", "ssim", "probe_codes",
+           # image-to-image runs: the task's scores, then its trivial baseline's, then the judge's view
+           "pixel_accuracy", "mean_iou", "dice", "hole_psnr", "bicubic_psnr", "bicubic_ssim", "nearest_psnr",
+           "meanfill_hole_psnr", "grey_psnr", "input_psnr", "input_ssim", "judged_as_source", "output_fid")
 
 
 def bench(models: list[str] | None = None, budget_seconds: float = 60.0, out: str | Path = "bench",
@@ -23,14 +26,17 @@ def bench(models: list[str] | None = None, budget_seconds: float = 60.0, out: st
         get(name)  # fail on a misspelled model before spending the budget on the others
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data, test = load_data("mnist5k", "train"), load_data("mnist5k", "test")
     rows = []
     for name in models:
+        # an image-to-image model trains on mnist5k made into pairs by the task it declares
+        task = getattr(get(name).model_class, "bench_task", None)
+        info = {"spec": "mnist5k", **({"task": task} if task else {})}
+        data, test = load_spec(info, "train"), load_spec(info, "test")
         model = runs.create(name, data=data, seed=seed)
         result = train(model, data, epochs=10_000, max_seconds=budget_seconds, seed=seed, progress=progress,
-                       out=out / "runs" / name, overwrite=True, val_data=test, data_info={"spec": "mnist5k"})
+                       out=out / "runs" / name, overwrite=True, val_data=test, data_info=info)
         scores = evaluate(model, data, test, "mnist5k", n=n, seed=seed)
-        rows.append({"model": name, "seconds": round(result.seconds, 1),
+        rows.append({"model": name, **({"task": task} if task else {}), "seconds": round(result.seconds, 1),
                      "images_per_s": round(result.images_per_second, 1), **scores["metrics"],
                      "not_applicable": sorted(scores["not_applicable"])})
         write_json(out / "leaderboard.json", rows)  # after each model, so a stopped bench keeps its rows
@@ -52,7 +58,8 @@ def markdown(rows: list[dict], budget_seconds: float) -> str:
              f"{direction_legend()}; ★ marks the best value of each metric.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["model"], f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}"]
+        model = f"{r['model']} (--task {r['task']})" if r.get("task") else r["model"]
+        cells = [model, f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}"]
         cells += [(fmt(r[c]) + (" ★" if c in best and r[c] == best[c] else "")) if c in r else "–" for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -26,7 +26,8 @@ def _data_of(run: Path, result: dict) -> str:
     info = runs.read_config(run).get("data") or {}
     spec = info.get("spec") or result.get("data") or "unknown data"
     size = info.get("image_size")
-    return f"{spec} at {size}×{size}" if size else str(spec)
+    text = f"{spec} at {size}×{size}" if size else str(spec)
+    return f"{text} --task {info['task']}" if info.get("task") else text
 
 
 def _best(values: dict[str, float], key: str) -> set[str]:

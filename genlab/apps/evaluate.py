@@ -9,11 +9,25 @@ the model can serve and lists the others as n/a with the reason:
     psnr, ssim                                 reconstruct
     probe                                      encode, labelled data
 
+Image-to-image models (``translate``: ŷ = G(x) for held-out inputs x with targets y):
+
+    seg        segment: pixel accuracy = Σ_c TP_c / #pixels, IoU_c = TP_c / (TP_c + FP_c + FN_c),
+               Dice_c = 2·TP_c / (2·TP_c + FP_c + FN_c), means over the classes present
+    restore    image outputs: PSNR = 10·log10(1 / MSE) per image, SSIM (Wang et al. 2004) of ŷ
+               against y (colorization in RGB: lab_to_rgb(L, ab̂) against lab_to_rgb(L, ab)); inpainting
+               also the PSNR over the hole's pixels only
+    baseline   the same figures for the task's trivial estimate: bicubic and nearest upsampling
+               (superres), the hole filled with the training targets' mean (inpaint), grey ab = 0
+               (colorize), the input itself (ct, denoise, deblur)
+    judged     a judge classifier of the target images (never of the inputs): the share of outputs
+               it classifies as their source's label, and FID of its features of ŷ against y
+
 A metric of a new family is declared with :func:`declare_metric` beside its code; ``evaluate``,
 ``genlab eval`` and the tables need no change.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +40,7 @@ from ..data.batches import batched
 from ..errors import ConfigError, GenlabError
 from ..models.vae import bounds_likelihood
 from ..train.names import HIGHER, LOWER, Name, direction_legend, display, fmt
-from .needs import Need, Requirement, as_need, first_unmet
+from .needs import Need, Requirement, as_need, capability, first_unmet
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,40 @@ class Evaluation:
     def recon(self) -> torch.Tensor:
         return batched(self.model.reconstruct, self.real.x, device=self.model.device).clamp(0, 1)
 
+    @property
+    def task(self):
+        """The parsed task of an image-to-image model (None for its own pairs or other models)."""
+        return getattr(self.model, "task", None)
+
+    @cached_property
+    def translated(self) -> torch.Tensor:
+        """The model's outputs for the held-out inputs (images, or N×K class probabilities), drawn
+        under the evaluation's seed: pix2pix keeps its dropout on at test time."""
+        torch.manual_seed(self.seed)
+        return batched(self.model.translate, self.real.x, device=self.model.device)
+
+    @cached_property
+    def output_images(self) -> torch.Tensor:
+        """The outputs as images a person sees: colorization's L + predicted ab in RGB, others as they are."""
+        from ..data.tasks import picture
+
+        return picture(self.task, self.real.x, self.translated)
+
+    @cached_property
+    def target_images(self) -> torch.Tensor:
+        from ..data.tasks import picture
+
+        return picture(self.task, self.real.x, self.real.target)
+
+    @cached_property
+    def target_judge(self):
+        """The judge of the data spec at the target images' shape: trained on the data's own images,
+        never on a task's inputs (an inpainting input has a hole and a mask channel)."""
+        shape = tuple(self.target_images.shape[1:])
+        judge, info = _judge(self.data_spec, shape, len(self.train), self.log)
+        self.info["target_judge"] = info
+        return judge
+
 
 # --------------------------------------------------------------------------- what metrics need
 
@@ -335,6 +383,128 @@ declare_metric(Metric("probe", _probe, ("encode", LABELLED), "an encoder", {
     "probe_pca": Name("linear probe: PCA same dim", "", "accuracy, the baseline")}, title="linear probe"))
 
 
+def _segments(model) -> bool:
+    return "segment" in model.capabilities()
+
+
+TRANSLATED = "image-to-image outputs"
+IMAGE_OUTPUTS = Need("image outputs", lambda model, ev: not _segments(model),
+                     lambda model, ev: f"needs image outputs; {model.registry_name} outputs segmentation masks "
+                                       "(scored by pixel accuracy, mean IoU and Dice)")
+
+
+def _baseline_kind(task) -> str | None:
+    """Which trivial estimate a task has: its name, or None when there is none."""
+    name = task.name if task is not None else ""
+    return {"superres": "upsampling", "inpaint": "mean-fill", "colorize": "grey", "ct": "input",
+            "denoise": "input", "deblur": "input"}.get(name)
+
+
+def _no_baseline(model, ev) -> str:
+    task = ev.task
+    if task is None:
+        return "the run's own pairs (--task paired) have no known trivial estimate to compare with"
+    if task.name == "edges":
+        return "an edge map holds no intensities to copy, so task edges has no trivial estimate"
+    return f"task {task} has no trivial estimate to compare with"
+
+
+TRIVIAL = Need("a trivial estimate", lambda model, ev: _baseline_kind(ev.task) is not None, _no_baseline)
+KNOWN_TASK = Need("a task", lambda model, ev: ev.task is not None,
+                  "the run's own pairs (--task paired): no judge was trained on its target images")
+JUDGE_LABELS = Need("labelled data", lambda model, ev: ev.train.y is not None,
+                    "needs labelled data: the judge of the target images is a classifier trained on their labels "
+                    "(photographs without labels have none)")
+
+
+def _segmentation(ev: Evaluation) -> dict:
+    from ..metrics.paired import segmentation_scores
+    from .sections import class_names
+
+    k = int(ev.model.config.out_channels)
+    scores = segmentation_scores(ev.translated, ev.real.target.long(), k)
+    names = list(getattr(ev.model.config, "mask_classes", ()) or ()) or class_names(ev.model, None, k)
+    # NaN (a class absent from targets and predictions) is written as null
+    ev.info["per_class_iou"] = {name: (None if math.isnan(v) else v)
+                                for name, v in zip(names, scores["iou_per_class"])}
+    return {k_: scores[k_] for k_ in ("pixel_accuracy", "mean_iou", "dice")}
+
+
+def _inpaints(ev: Evaluation) -> bool:
+    return ev.task is not None and ev.task.name == "inpaint" and ev.real.mask is not None
+
+
+def _restoration(ev: Evaluation) -> dict:
+    from ..metrics.paired import restoration_scores
+
+    mask = ev.real.mask if _inpaints(ev) else None
+    scores = restoration_scores(ev.output_images, ev.target_images, mask)
+    return {k: scores[k] for k in ("psnr", "ssim", "mse") + (("hole_psnr",) if mask is not None else ())}
+
+
+def _baseline(ev: Evaluation) -> dict:
+    from ..metrics import image as im
+    from ..metrics.paired import masked_psnr, upsample_baselines
+
+    task, x, target = ev.task, ev.real.x, ev.target_images
+    kind = _baseline_kind(task)
+    if kind == "upsampling":
+        up = upsample_baselines(x, int(task.value))
+        return {"bicubic_psnr": im.psnr(up["bicubic"], target), "bicubic_ssim": im.ssim(up["bicubic"], target),
+                "nearest_psnr": im.psnr(up["nearest"], target)}
+    if kind == "mean-fill":
+        if ev.train.target is None:
+            raise ConfigError("the training data holds no targets to average for the mean-fill baseline; "
+                              "pass the run's paired training data")
+        # the known pixels come from the input; the hole gets each channel's mean over the training targets
+        fill = ev.train.target.float().mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
+        m = ev.real.mask[:, None].to(x.dtype)
+        guess = x[:, :-1] * (1 - m) + fill * m
+        return {"meanfill_hole_psnr": masked_psnr(guess, target, ev.real.mask)}
+    if kind == "grey":
+        from ..data.tasks import picture
+
+        grey = picture(task, x, torch.full_like(ev.real.target, 0.5))   # ab = 0: target 0.5
+        return {"grey_psnr": im.psnr(grey, target)}
+    return {"input_psnr": im.psnr(x, target), "input_ssim": im.ssim(x, target)}
+
+
+def _judged(ev: Evaluation) -> dict:
+    from ..metrics import sample as sm
+    from ..metrics.paired import judged_agreement
+
+    net = ev.target_judge
+    out_features, probs = net.embed(ev.output_images)
+    return {"judged_as_source": judged_agreement(probs, ev.real.y),
+            "output_fid": sm.fid(net.features_of(ev.target_images), out_features)}
+
+
+BASELINE = "baseline: "
+# "translate" first in every image-to-image metric: other models get one n/a line for all four
+declare_metric(Metric("seg", _segmentation, ("translate", capability("segment", "segmentation masks")), TRANSLATED, {
+    "pixel_accuracy": Name("pixel accuracy", HIGHER, "share of pixels given their class"),
+    "mean_iou": Name("mean IoU", HIGHER, "Jaccard TP/(TP+FP+FN), mean over classes"),
+    "dice": Name("Dice", HIGHER, "2TP/(2TP+FP+FN), mean over classes")}, title="segmentation scores"))
+declare_metric(Metric("restore", _restoration, ("translate", IMAGE_OUTPUTS), TRANSLATED, {
+    "psnr": Name("PSNR", HIGHER, "dB"), "ssim": Name("SSIM", HIGHER, "1 = identical"),
+    "mse": Name("MSE", LOWER, "per pixel"),
+    "hole_psnr": Name("hole PSNR", HIGHER, "dB, over the missing pixels only")},
+    title="restoration (outputs vs targets)"))
+declare_metric(Metric("baseline", _baseline, ("translate", IMAGE_OUTPUTS, TRIVIAL), TRANSLATED, {
+    "bicubic_psnr": Name("bicubic PSNR", "", BASELINE + "the input upsampled bicubically, dB"),
+    "bicubic_ssim": Name("bicubic SSIM", "", BASELINE + "the input upsampled bicubically"),
+    "nearest_psnr": Name("nearest PSNR", "", BASELINE + "the input upsampled by pixel repetition, dB"),
+    "meanfill_hole_psnr": Name("mean-fill hole PSNR", "", BASELINE + "the hole filled with the training mean, dB"),
+    "grey_psnr": Name("grey PSNR", "", BASELINE + "no colour (ab = 0), in RGB, dB"),
+    "input_psnr": Name("input PSNR", "", BASELINE + "the input itself, dB"),
+    "input_ssim": Name("input SSIM", "", BASELINE + "the input itself")},
+    title="trivial baseline"))
+declare_metric(Metric("judged", _judged, ("translate", IMAGE_OUTPUTS, KNOWN_TASK, JUDGE_LABELS), TRANSLATED, {
+    "judged_as_source": Name("judged as the source's class", HIGHER, "share of outputs, by the judge"),
+    "output_fid": Name("output FID (judge)", LOWER, "judge features of outputs vs held-out targets")},
+    title="judged outputs"))
+
+
 def not_applicable(ev: Evaluation, wanted) -> dict[str, str]:
     """Each wanted metric the model (or the data) cannot serve, with the reason, in declared order."""
     out = {}
@@ -373,9 +543,13 @@ def evaluate(model, train: ImageData, test: ImageData, data_spec: str, metrics: 
     for metric in DECLARED.values():
         if metric.name in wanted and metric.name not in skipped:
             values.update(metric.compute(ev))
+    # a figure another metric measured is not "not computed" (an image-to-image model's PSNR comes
+    # from its translations, not from the reconstructions the psnr metric wanted)
+    skipped = {name: why for name, why in skipped.items() if not set(DECLARED[name].labels) <= set(values)}
     sampled = "fake" in ev.__dict__       # the cached samples exist only if a sample metric ran
-    return {"model": model.registry_name, "data": data_spec, "n": len(real), "n_requested": n,
-            "n_samples": len(ev.fake) if sampled else 0, "seed": seed, **ev.info,
+    task = getattr(getattr(model, "config", None), "task", "")   # an image-to-image run's task
+    return {"model": model.registry_name, "data": data_spec, **({"task": task} if task else {}), "n": len(real),
+            "n_requested": n, "n_samples": len(ev.fake) if sampled else 0, "seed": seed, **ev.info,
             "metrics": {k: float(v) for k, v in values.items()}, "not_applicable": {**skipped, **ev.skipped},
             "seconds": round(time.perf_counter() - started, 2)}
 
@@ -387,20 +561,26 @@ def _feature_network(kind: str, data_spec: str, train: ImageData, device, log) -
 
         path = require_inception()
         return load_inception(path, device=device), {"name": "inception", "weights": str(path), "feature_dim": 2048}
-    from ..metrics.judge import get_judge, judge_path
+    return _judge(data_spec, tuple(train.shape), len(train), log)
 
-    folder = judge_path(data_spec, tuple(train.shape))
+
+def _judge(data_spec: str, shape: tuple, n_train: int, log) -> tuple[object, dict]:
+    """The cached judge of ``data_spec`` at image ``shape`` (trained once, saying so first)."""
+    from ..metrics import judge as J   # looked up at call time: tests answer with a stand-in judge
+
+    folder = J.judge_path(data_spec, shape)
     if not (folder / "judge.json").is_file():
-        log(f"training the judge for {data_spec} once ({_judge_seconds(train)} on 2 CPU cores); cached at {folder}")
-    judge, info = get_judge(data_spec, tuple(train.shape))
+        log(f"training the judge for {data_spec} once ({_judge_seconds(n_train, shape)} on 2 CPU cores); "
+            f"cached at {folder}")
+    judge, info = J.get_judge(data_spec, shape)
     return judge, {"name": "judge", "data": info.get("data"), "test_accuracy": info.get("test_accuracy"),
                    "feature_dim": judge.arch["feature_dim"]}
 
 
-def _judge_seconds(train: ImageData) -> str:
+def _judge_seconds(n_train: int, shape: tuple) -> str:
     # measured on a shared 2-core machine: 10 epochs over mnist5k's 4,000 training digits cost
     # 220–320 CPU-seconds, i.e. about 2–4 minutes on 2 cores; the cost grows with images × pixels
-    seconds = 190 * len(train) * train.x[0].numel() / (4000 * 784)
+    seconds = 190 * n_train * math.prod(shape) / (4000 * 784)
     return f"~{max(1, round(seconds / 60))} min" if seconds > 90 else f"~{max(5, round(seconds, -1)):.0f} s"
 
 
@@ -455,7 +635,7 @@ def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_
     ``nearest.png`` (generated | nearest training image) when the memorisation check ran."""
     from pathlib import Path
 
-    from ..data import load_data
+    from ..data import load_spec
     from ..io import write_json
     from .. import runs
     from ..viz.grids import save_image
@@ -465,8 +645,7 @@ def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_
     spec = model.run_info.get("data") or {}
     if "spec" not in spec:
         raise GenlabError(f"{run_dir}/config.json does not say which data the run used; evaluate it from Python")
-    kw = dict(image_size=spec.get("image_size"), channels=spec.get("channels"))
-    train, test = load_data(spec["spec"], "train", **kw), load_data(spec["spec"], "test", **kw)
+    train, test = load_spec(spec, "train"), load_spec(spec, "test")
     pictures: dict = {}
     result = evaluate(model, train, test, spec["spec"], metrics, n=n, iwae_k=iwae_k, seed=seed,
                       feature_extractor=feature_extractor, images=pictures if save else None, log=log)
@@ -512,14 +691,20 @@ def format_table(result: dict) -> str:
     """What `genlab eval` prints: one line per figure (display name, direction, value, note), the
     metrics it could not compute grouped by reason, the per-class shares with class names."""
     samples = result.get("n_samples")
-    counts = f"{result['n']} held-out images" + (f", {samples} samples" if samples else "")
-    lines = [f"{result['model']} on {result['data']} ({counts}, {result['seconds']} s)"]
+    counts = f"{result['n']} held-out " + ("pairs" if result.get("task") else "images") \
+        + (f", {samples} samples" if samples else "")
+    task = f", task {result['task']}" if result.get("task") else ""
+    lines = [f"{result['model']} on {result['data']}{task} ({counts}, {result['seconds']} s)"]
     lines += [f"features: {text}"] if (text := describe_features(result)) else []
+    if judge := result.get("target_judge"):
+        lines.append(f"outputs judged by: {describe_features({'features': judge})}")
     for key, value in result["metrics"].items():
         name = metric_name(key)
         # counts (classes found) print as counts
         spec = "7.0f" if key == "classes_found" else "12.4f"
         lines.append(f"  {name.title:30s} {fmt(value, spec):>12s}  {name.note}")
+    if iou := result.get("per_class_iou"):
+        lines.append("  IoU per class: " + "  ".join(f"{c} {fmt(v, '.3f')}" for c, v in iou.items()))
     per_class = result.get("per_class")
     if per_class:
         lines.append(f"  per class ({per_class['what']}):")
