@@ -8,7 +8,7 @@ import argparse
 import importlib
 
 # the modules that define the sub-commands, in the order `genlab --help` lists them
-COMMAND_MODULES = ("train", "use", "latent", "apps", "evaluate", "judge", "info", "conv", "gan_use", "gan")
+COMMAND_MODULES = ("train", "use", "latent", "apps", "translate", "evaluate", "judge", "info", "conv", "gan_use", "gan")
 
 
 def top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
