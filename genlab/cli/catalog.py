@@ -48,6 +48,11 @@ PAPERS = {
     "vae": "Kingma & Welling 2014",
     "vq-vae": "van den Oord, Vinyals & Kavukcuoglu 2017",
     "wae": "Tolstikhin et al. 2018",
+    "unet": "Ronneberger, Fischer & Brox 2015; residual (FBPConvNet): Jin et al. 2017",
+    "pix2pix": "Isola, Zhu, Zhou & Efros 2017",
+    "context-encoder": "Pathak et al. 2016",
+    "srresnet": "Ledig et al. 2017",
+    "srgan": "Ledig et al. 2017",
 }
 
 
@@ -100,12 +105,13 @@ def _show(value) -> str:
 
 def build() -> dict:
     """The catalogue as the registry, the data specs and the command modules give it now."""
-    from ..data import DATASETS
+    from ..data import DATASETS, TASKS
     from ..registry import entries
     from .commands import command_table
 
     return {"models": [_model_entry(entry) for entry in builtin(entries())],
             "datasets": dict(DATASETS),
+            "tasks": dict(TASKS),
             "commands": command_table()}
 
 

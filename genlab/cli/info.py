@@ -48,10 +48,14 @@ def run_models(args) -> int:
 def run_datasets(args) -> int:
     from .catalog import catalogue
 
-    specs = catalogue()["datasets"]
-    width = max(map(len, specs), default=0)
+    specs, tasks = catalogue()["datasets"], catalogue().get("tasks", {})
+    width = max(map(len, [*specs, *tasks]), default=0)
     for spec, text in specs.items():
         print(f"{spec:{width}s}  {text}")
+    if tasks:
+        print("\npaired tasks (--task TASK turns any data into (input, target) pairs for unet, pix2pix, srresnet, …):")
+        for task, text in tasks.items():
+            print(f"{task:{width}s}  {text}")
     return 0
 
 
