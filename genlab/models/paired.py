@@ -210,7 +210,7 @@ def segmentation_loss(logits: Tensor, target: Tensor, dice_weight: float = 1.0) 
 
 @dataclass
 class UNetConfig(PairedConfig):
-    depth: Annotated[int, Range(1)] = 2   # poolings (levels − 1); the input is padded to a multiple of 2^depth
+    depth: Annotated[int, Range(1)] = 3   # poolings (levels − 1); the input is padded to a multiple of 2^depth (shapes: skip=false loses 8 IoU points at 3, 2.5 at 2)
     width: Annotated[int, Range(1)] = 16   # channels of the first level, doubling per level
     up: Literal["transpose", "resize"] = "transpose"   # upsampling: transposed conv 2×2/2, or resize ×2 → conv 3×3
     norm: Literal["batch", "instance", "none"] = "batch"   # normalisation after every 3×3 convolution

@@ -116,7 +116,7 @@ def test_residual_unet_starts_near_its_input_and_refuses_inpainting():
 def test_unet_learns_ct_better_than_filtered_back_projection():
     info = {"spec": "mnist5k", "task": "ct:8"}
     data, val = load_spec(info, "train", limit=400), load_spec(info, "test", limit=100)
-    model = create("unet", data=data, seed=0, width=8, residual=True)
+    model = create("unet", data=data, seed=0, width=8, depth=2, residual=True)
     train(model, data, epochs=3, batch_size=16, progress=False, seed=0)
     with torch.no_grad():
         out = model.eval().translate(val.x)
@@ -126,7 +126,7 @@ def test_unet_learns_ct_better_than_filtered_back_projection():
 def test_unet_segments_shapes_better_than_background_everywhere():
     info = {"spec": "shapes", "task": "segment"}
     data, val = load_spec(info, "train", limit=256), load_spec(info, "test", limit=64)
-    model = create("unet", data=data, seed=0, width=8)
+    model = create("unet", data=data, seed=0, width=8, depth=2)
     train(model, data, epochs=3, batch_size=16, progress=False, seed=0)
     with torch.no_grad():
         pred = model.eval().segment(val.x)
