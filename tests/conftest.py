@@ -174,3 +174,21 @@ def trained_runs(tmp_path_factory, mnist):
     """``trained_runs.get("vae")``: the path of a run trained once per session (see ``RECIPES``);
     ``trained_runs.copy("vae", tmp_path)`` for a test that changes it."""
     return TrainedRuns(tmp_path_factory.mktemp("trained-runs"), mnist)
+
+
+@pytest.fixture
+def tiny_judges(monkeypatch):
+    """get_judge answers with an untrained tiny judge of the asked shape (no judge is trained or cached);
+    the fixture is the list of (spec, shape) asked for."""
+    from genlab.metrics import judge as judges
+    from genlab.metrics.judge import Judge
+
+    asked = []
+
+    def get_judge(spec, shape, train_if_missing=True, progress=False, overwrite=False):
+        asked.append((spec, tuple(shape)))
+        torch.manual_seed(0)
+        return Judge(tuple(shape), 10, width=3, feature_dim=8), {"test_accuracy": 0.5}
+
+    monkeypatch.setattr(judges, "get_judge", get_judge)
+    return asked

@@ -197,12 +197,14 @@ def all_warnings(history: list[dict], loss: str = "nonsaturating", num_classes: 
     return out
 
 
-def read_history(metrics_csv: str | Path) -> list[dict]:
+def read_history(metrics_csv: str | Path, extra: dict[str, str] | None = None) -> list[dict]:
     """Per-epoch rows of a run's metrics.csv: ``{"epoch": 1-based, "steps", "d_loss", "g_loss",
     "d_real", "d_fake", "d_grad", "g_grad", [wasserstein, gp], [classes_covered, ..., duplicate_rate]}``
-    (``steps``: training steps at the end of the epoch; Lightning logs epoch rows at step − 1)."""
+    (``steps``: training steps at the end of the epoch; Lightning logs epoch rows at step − 1);
+    ``extra`` adds ``{key: column}`` pairs (e.g. a generator's own loss terms)."""
     wanted = {f"train/{col}_epoch": key for key, col in ENGINE_FIELDS.items()}
     wanted.update({col: key for key, col in DIAG_COLUMNS.items()})
+    wanted.update({col: key for key, col in (extra or {}).items()})
     by_epoch: dict[int, dict] = {}
     with open(metrics_csv, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):

@@ -236,7 +236,7 @@ def test_d_won_uses_the_gan_diagnostics_levels_over_the_last_epochs():
 
 def test_game_history_reads_the_pix2pix_columns(runs):
     (row,) = game_history(runs / "edges" / "metrics.csv")
-    assert row["epoch"] == 1 and set(row) == {"epoch", "d_real", "d_fake", "recon", "adv"}
+    assert row["epoch"] == 1 and {"epoch", "d_real", "d_fake", "recon", "adv"} <= set(row)
     assert 0 < row["d_real"] < 1 and row["recon"] > 0
 
 

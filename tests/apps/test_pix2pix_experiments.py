@@ -2,7 +2,6 @@
 import json
 
 import pytest
-import torch
 
 from genlab.apps.pix2pix_experiments import LOSS_VARIANTS, pix2pix_losses
 from tests.cli_run import run
@@ -12,24 +11,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = ("--limit", 64, "--n-eval", 32, "--epochs", 1, "--set", "width=4", "--set", "d_width=4")
 
 
-@pytest.fixture
-def tiny_judge(monkeypatch):
-    """get_judge answers with an untrained tiny judge of the asked shape (no judge is trained or cached)."""
-    from genlab.metrics import judge as judges
-    from genlab.metrics.judge import Judge
-
-    asked = []
-
-    def get_judge(spec, shape, train_if_missing=True, progress=False, overwrite=False):
-        asked.append((spec, tuple(shape)))
-        torch.manual_seed(0)
-        return Judge(tuple(shape), 10, width=3, feature_dim=8), {"test_accuracy": 0.5}
-
-    monkeypatch.setattr(judges, "get_judge", get_judge)
-    return asked
-
-
-def test_pix2pix_losses_trains_the_three_variants_and_scores_them(capsys, tmp_path, tiny_judge):
+def test_pix2pix_losses_trains_the_three_variants_and_scores_them(capsys, tmp_path, tiny_judges):
     out = tmp_path / "losses"
     code, stdout, err = run(capsys, "experiment", "pix2pix-losses", "--out", out, *TINY)
     assert code == 0, err
@@ -43,13 +25,13 @@ def test_pix2pix_losses_trains_the_three_variants_and_scores_them(capsys, tmp_pa
     assert [c["gan_loss"] for c in configs] == ["none", "nonsaturating", "nonsaturating"]
     assert [c["recon_weight"] for c in configs] == [100.0, 0.0, 100.0]
     assert all(c["width"] == 4 and c["task"] == "edges" for c in configs)
-    assert tiny_judge == [("mnist5k", (1, 28, 28))]            # the judge of the targets, not of edge maps
+    assert tiny_judges == [("mnist5k", (1, 28, 28))]            # the judge of the targets, not of edge maps
     assert (out / "pix2pix_losses.png").is_file() and "ℓ1 + cGAN" in stdout
     code, _, err = run(capsys, "experiment", "pix2pix-losses", "--out", out, *TINY)
     assert code == 2 and "--overwrite" in err
 
 
-def test_patch_size_sets_each_discriminators_receptive_field(capsys, tmp_path, tiny_judge):
+def test_patch_size_sets_each_discriminators_receptive_field(capsys, tmp_path, tiny_judges):
     out = tmp_path / "patch"
     code, stdout, err = run(capsys, "experiment", "patch-size", "--patches", "1,16", "--out", out, *TINY)
     assert code == 0, err
@@ -60,8 +42,8 @@ def test_patch_size_sets_each_discriminators_receptive_field(capsys, tmp_path, t
     assert code == 2 and "70" in err and not (tmp_path / "bad").exists()
 
 
-def test_library_call_without_a_judge_for_unlabelled_targets(tmp_path, tiny_judge):
+def test_library_call_without_a_judge_for_unlabelled_targets(tmp_path, tiny_judges):
     result = pix2pix_losses(tmp_path / "photos", data="photos", task="colorize", epochs=1, limit=32, n_eval=16,
                             config={"width": 4, "d_width": 4}, log=lambda m: None)
     # photos are labelled by photograph, but the judge stays out of a colorization (its targets are ab maps)
-    assert all("psnr" in r and "judge_fid" not in r for r in result["rows"]) and tiny_judge == []
+    assert all("psnr" in r and "judge_fid" not in r for r in result["rows"]) and tiny_judges == []

@@ -4,7 +4,6 @@ scored on the whole held-out photographs; an existing folder is refused without 
 import json
 
 import pytest
-import torch
 from PIL import Image
 
 from genlab.apps.superres_table import METHODS, sr_table
@@ -14,23 +13,6 @@ from tests.cli_run import run
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 TINY = ("--limit", 64, "--n-eval", 32, "--epochs", 1, "--width", 4, "--blocks", 1)
-
-
-@pytest.fixture
-def tiny_judges(monkeypatch):
-    """get_judge answers with an untrained tiny judge of the asked shape (no judge is trained or cached)."""
-    from genlab.metrics import judge as judges
-    from genlab.metrics.judge import Judge
-
-    asked = []
-
-    def get_judge(spec, shape, train_if_missing=True, progress=False, overwrite=False):
-        asked.append((spec, tuple(shape)))
-        torch.manual_seed(0)
-        return Judge(tuple(shape), 10, width=3, feature_dim=8), {"test_accuracy": 0.5}
-
-    monkeypatch.setattr(judges, "get_judge", get_judge)
-    return asked
 
 
 def test_sr_table_on_mnist5k_writes_the_five_rows(capsys, tmp_path, tiny_judges):

@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import torch
@@ -125,28 +124,16 @@ def image_to_image(report, model, data, run_dir) -> None:
         report.table([{"class": c, "IoU": fmt(v, ".3f")} for c, v in iou.items()])
 
 
-# metrics.csv columns of the adversarial image-to-image models (train/{player}_{name}_epoch)
-GAME_COLUMNS = {"d_real": "train/discriminator_d_real_epoch", "d_fake": "train/discriminator_d_fake_epoch",
-                "recon": "train/generator_recon_epoch", "adv": "train/generator_adv_epoch"}
+# G's own loss terms in metrics.csv, besides the engine's D(x)/D(G(x)) columns that read_history knows
+GAME_TERMS = {"recon": "train/generator_recon_epoch", "adv": "train/generator_adv_epoch"}
 
 
 def game_history(metrics_csv) -> list[dict]:
-    """Per-epoch ``{"epoch" (1-based), "d_real", "d_fake", "recon", "adv"}`` from a run's metrics.csv
+    """Per-epoch ``{"epoch" (1-based), "d_real", "d_fake", "recon", "adv", …}`` from a run's metrics.csv
     (a key is absent in an epoch that did not log it)."""
-    by_epoch: dict[int, dict] = {}
-    with open(metrics_csv, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            try:
-                epoch = int(float(row.get("epoch") or ""))
-            except ValueError:
-                continue
-            for key, column in GAME_COLUMNS.items():
-                try:
-                    value = float((row.get(column) or "").strip())
-                except ValueError:
-                    continue
-                by_epoch.setdefault(epoch, {"epoch": epoch + 1})[key] = value
-    return [by_epoch[e] for e in sorted(by_epoch)]
+    from ...train.diagnostics import read_history
+
+    return read_history(metrics_csv, GAME_TERMS)
 
 
 def score_names(model) -> tuple[str, str]:
