@@ -9,6 +9,8 @@ Each model trains with its defaults (the length `genlab train` picks) unless --e
     ct         mnist5k, --task ct:8 and ct:16: residual unet vs filtered back-projection (PSNR, SSIM)
     inpaint    mnist5k, --task inpaint:center:14: unet and context-encoder vs mean-fill and a dae trained with
                mask noise (hole PSNR), and the share of completed digits the judge reads as their digit
+    inpaint_ceiling   the judge's recipe trained on the holed digits: how recognisable they still are
+    pix2pix_inpaint   pix2pix ℓ1 alone vs ℓ1 + cGAN on the same holes (judge-FID, sharpness)
     edges      mnist5k, --task edges: pix2pix vs ℓ1 alone (share judged as the source digit, judge-FID)
     superres   mnist5k ×2 (28 px) and ×4 (32 px): srresnet vs bicubic/nearest (PSNR, SSIM)
     colorize   photos, --task colorize: pix2pix vs the grey (ab = 0) baseline on the held-out photographs
@@ -26,7 +28,7 @@ from genlab.data import load_spec, make_pairs, phantom
 from genlab.data.batches import batched
 from genlab.data.tasks import lab_to_rgb
 from genlab.metrics.image import psnr, ssim
-from genlab.metrics.paired import masked_psnr, segmentation_scores, upsample_baselines
+from genlab.metrics.paired import masked_psnr, segmentation_scores, sharpness, upsample_baselines
 from genlab.runs import create
 from genlab.train import train
 
@@ -117,6 +119,36 @@ def inpaint(args) -> list[dict]:
     return rows
 
 
+def inpaint_ceiling(args) -> list[dict]:
+    """How recognisable a digit is from what the hole leaves: the judge's recipe trained on the holed
+    digits themselves. No completion read by a judge can be expected to beat it."""
+    from genlab.data import ImageData
+    from genlab.metrics.judge import train_classifier
+
+    info = {"spec": "mnist5k", "task": "inpaint:center:14"}
+    train_pairs, val = load_spec(info, "train"), load_spec(info, "test")
+    t0 = time.perf_counter()
+    clf = train_classifier(ImageData(train_pairs.x[:, :-1], train_pairs.y), epochs=10)
+    acc = float((clf.probs_of(val.x[:, :-1]).argmax(1) == val.y).float().mean())
+    return [{"item": "inpaint_ceiling", "model": "judge recipe trained on holed digits",
+             "seconds": round(time.perf_counter() - t0, 1), "held_out_accuracy": round(acc, 4)}]
+
+
+def pix2pix_inpaint(args) -> list[dict]:
+    """pix2pix ℓ1 alone vs ℓ1 + cGAN where the answer is ambiguous: a 14×14 hole in a digit."""
+    info = {"spec": "mnist5k", "task": "inpaint:center:14"}
+    judge = _judge("mnist5k", (1, 28, 28))
+    rows = []
+    for label, config in (("pix2pix ℓ1 alone", {"gan_loss": "none"}), ("pix2pix ℓ1 + cGAN", {})):
+        model, val, t = _fit("pix2pix", info, args.epochs, **config)
+        out = _outputs(model, val.x)
+        rows.append({"item": "pix2pix_inpaint", "model": label, **t,
+                     "hole_psnr": round(masked_psnr(out, val.target, val.mask), 2),
+                     "sharpness": round(sharpness(out), 4),
+                     **{k: round(v, 4) for k, v in _judged(judge, out, val.target, val.y).items()}})
+    return rows
+
+
 def edges(args) -> list[dict]:
     info = {"spec": "mnist5k", "task": "edges"}
     judge = _judge("mnist5k", (1, 28, 28))
@@ -153,7 +185,8 @@ def colorize(args) -> list[dict]:
              "psnr": round(psnr(lab_to_rgb(L, out), truth), 2), "grey_psnr": round(psnr(grey, truth), 2)}]
 
 
-ITEMS = {"segment": segment, "ct": ct, "inpaint": inpaint, "edges": edges, "superres": superres, "colorize": colorize}
+ITEMS = {"segment": segment, "ct": ct, "inpaint": inpaint, "inpaint_ceiling": inpaint_ceiling,
+         "pix2pix_inpaint": pix2pix_inpaint, "edges": edges, "superres": superres, "colorize": colorize}
 
 
 def main() -> None:
