@@ -48,19 +48,23 @@ def markdown(rows: list[dict], budget_seconds: float) -> str:
     """The leaderboard: metrics by display name with their direction, the best value of each marked ★."""
     cols = [c for c in COLUMNS if any(c in r for r in rows)]
     head = ["model", "seconds", "images/s", *(metric_name(c).title for c in cols)]
+    # a best value is one among rows of the same task: a PSNR of denoising and one of 2× super-resolution
+    # measure different things
     best = {}
     for c in cols:
-        values = [r[c] for r in rows if c in r]
         direction = metric_name(c).direction
-        if direction and len(values) > 1:
-            best[c] = min(values) if direction == "lower" else max(values)
+        for task in {r.get("task") for r in rows}:
+            values = [r[c] for r in rows if c in r and r.get("task") == task]
+            if direction and len(values) > 1:
+                best[c, task] = min(values) if direction == "lower" else max(values)
     lines = [f"# genlab leaderboard: mnist5k, {budget_seconds:g} s of training per model", "",
-             f"{direction_legend()}; ★ marks the best value of each metric.", "",
+             f"{direction_legend()}; ★ marks the best value of each metric among models of the same task.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        model = f"{r['model']} (--task {r['task']})" if r.get("task") else r["model"]
+        task = r.get("task")
+        model = f"{r['model']} (--task {task})" if task else r["model"]
         cells = [model, f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}"]
-        cells += [(fmt(r[c]) + (" ★" if c in best and r[c] == best[c] else "")) if c in r else "–" for c in cols]
+        cells += [(fmt(r[c]) + (" ★" if r[c] == best.get((c, task)) else "")) if c in r else "–" for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -257,6 +257,14 @@ def test_every_paired_key_has_a_name_and_a_leaderboard_column():
     table = bench.markdown([worse, better], 1)
     assert "| mean IoU ↑ | bicubic PSNR |" in table
     assert "| b | 1 | 1 | 0.6 ★ | 21 |" in table     # a baseline has no direction: no best to mark
+    # stars compare models of one task only: a denoiser's PSNR is no rival to a super-resolver's
+    den = {"model": "unet", "task": "denoise:gaussian:0.5", "seconds": 1, "images_per_s": 1, "psnr": 25.0}
+    sr = {**den, "model": "srresnet", "task": "superres:2", "psnr": 30.0}
+    sr2 = {**sr, "model": "srgan", "psnr": 28.0}
+    table = bench.markdown([den, sr, sr2], 1)
+    assert "| unet (--task denoise:gaussian:0.5) | 1 | 1 | 25 |" in table      # alone in its task: no ★
+    assert "| srresnet (--task superres:2) | 1 | 1 | 30 ★ |" in table
+    assert "| srgan (--task superres:2) | 1 | 1 | 28 |" in table
     assert "mean IoU ↑" in format_table(result)
 
 
