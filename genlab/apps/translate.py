@@ -25,7 +25,7 @@ from ..data import ImageData, load_data
 from ..data.tasks import (
     lab_to_rgb,
     make_pairs,
-    mask_picture,
+    overlay,
     parse_task,
     picture,
     rgb_to_lab,
@@ -401,17 +401,6 @@ def translate_file(model, path: str | Path, out: str | Path, degrade: bool = Fal
 
 
 # ------------------------------------------------------------------------------------------ segment
-
-def overlay(image: Tensor, mask: Tensor, alpha: float = 0.5) -> Tensor:
-    """``image`` (N×C×H×W) blended with the palette colour of each pixel's class, (1 − α)·x + α·colour,
-    on the pixels of a class; background pixels (class 0) keep the image."""
-    if not 0 <= alpha <= 1:
-        raise ConfigError(f"--alpha must lie in [0, 1] (0: the image, 1: the mask colours), got {alpha:g}")
-    rgb = image.expand(-1, 3, -1, -1) if image.shape[1] == 1 else image
-    colours = mask_picture(mask)
-    on = (mask > 0)[:, None].to(rgb.dtype) * alpha
-    return rgb * (1 - on) + colours * on
-
 
 def segment_file(model, path: str | Path, out: str | Path, alpha: float = 0.5,
                  mask_out: str | Path | None = None) -> dict:

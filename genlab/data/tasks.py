@@ -465,6 +465,15 @@ def mask_picture(mask: Tensor) -> Tensor:
     return PALETTE.to(mask.device)[mask.long() % len(PALETTE)].permute(0, 3, 1, 2)
 
 
+def overlay(image: Tensor, mask: Tensor, alpha: float = 0.5) -> Tensor:
+    """``image`` with each pixel's class colour blended in, (1 − α)·x + α·colour, where ``mask``
+    (N×H×W indices, or N×K×H×W scores) is not the background; background pixels keep the image."""
+    labels = mask.argmax(1) if mask.ndim == 4 else mask
+    rgb = image[:, :3] if image.shape[1] >= 3 else image[:, :1].expand(-1, 3, -1, -1)
+    on = (labels > 0)[:, None].to(rgb.dtype) * alpha
+    return rgb * (1 - on) + mask_picture(labels) * on
+
+
 def picture(task: "str | Task | None", x: Tensor, out: Tensor | None = None) -> Tensor:
     """What a person should see of a task's input ``x`` (``out`` None) or of an output/target ``out``
     for that input, as N×C×H×W images in [0, 1] at the output's size:

@@ -269,7 +269,8 @@ def test_every_paired_key_has_a_name_and_a_leaderboard_column():
 
 
 def test_overlay_blends_class_colours_over_the_foreground_only():
-    from genlab.apps.sections.paired import overlay, score_names
+    from genlab.apps.sections.paired import score_names
+    from genlab.data.tasks import overlay
     from genlab.data.tasks import PALETTE
 
     image = torch.full((1, 1, 2, 2), 0.2)                 # grey images are drawn in RGB

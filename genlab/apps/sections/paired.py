@@ -33,22 +33,10 @@ ADVERSARIAL = Need("a discriminator", lambda model, data: getattr(model, "discri
                    "needs a discriminator (gan_loss=none trains the reconstruction term alone)")
 
 
-def overlay(image, mask, alpha: float = 0.5):
-    """Class colours (:func:`genlab.data.tasks.mask_picture`) blended over ``image`` where ``mask``
-    (N×H×W indices, or N×K×H×W scores) is not the background; the background keeps the image."""
-    from ...data.tasks import mask_picture
-
-    labels = mask.argmax(1) if mask.ndim == 4 else mask
-    rgb = image[:, :3] if image.shape[1] >= 3 else image[:, :1].expand(-1, 3, -1, -1)
-    colours = mask_picture(labels)
-    fg = (labels > 0)[:, None].to(rgb.dtype)
-    return rgb * (1 - alpha * fg) + colours * alpha * fg
-
-
 def pair_rows(model, shown, seed: int = 0) -> tuple[list, list[str]]:
     """(rows, labels): input | output | target pictures of ``shown`` pairs, plus for segmentation
     the predicted mask over the image; the output drawn under ``seed`` (pix2pix's dropout)."""
-    from ...data.tasks import picture, same_channels
+    from ...data.tasks import overlay, picture, same_channels
 
     task = model.task
     x = shown.x.to(model.device)
