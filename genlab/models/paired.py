@@ -324,10 +324,9 @@ class Pix2Pix(ImageToImage):
                 m.train(mode)
 
     def signed(self, t: Tensor) -> Tensor:
-        if self.segments:   # class probabilities or one-hot masks as the D's input images
-            if t.dtype == torch.long:
-                t = F.one_hot(t, self.config.out_channels).permute(0, 3, 1, 2).float()
-            return t * 2 - 1
+        """An output or target in [−1, 1] for D; masks of class indices as one-hot maps."""
+        if t.dtype == torch.long:
+            t = F.one_hot(t, self.config.out_channels).permute(0, 3, 1, 2).float()
         return t * 2 - 1
 
     def critic(self, x: Tensor, y: Tensor) -> Tensor:
@@ -340,14 +339,10 @@ class Pix2Pix(ImageToImage):
             pair = F.pad(pair, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), mode="replicate")
         return self.discriminator(pair)
 
-    def output_for_d(self, x: Tensor, raw: Tensor) -> Tensor:
-        return raw.softmax(1) if self.segments else self.finish(x, raw) if self.task and self.task.name == "inpaint" \
-            else raw
-
     def discriminator_step(self, batch: dict) -> dict:
         x, y = batch["x"], self.target(batch)
         with torch.no_grad():
-            fake = self.output_for_d(x, self.raw(x))
+            fake = self.finish(x, self.raw(x))
         real_out, fake_out = self.critic(x, y), self.critic(x, fake)
         loss = 0.5 * discriminator_loss(self.config.gan_loss, real_out, fake_out)
         scores = (real_out.sigmoid(), fake_out.sigmoid()) if self.config.gan_loss in ("nonsaturating", "minimax") \
@@ -362,7 +357,7 @@ class Pix2Pix(ImageToImage):
         out = {"recon": rec.detach()}
         loss = cfg.recon_weight * rec
         if self.adversarial:
-            adv = generator_loss(cfg.gan_loss, self.critic(x, self.output_for_d(x, raw)))
+            adv = generator_loss(cfg.gan_loss, self.critic(x, self.finish(x, raw)))
             loss = loss + cfg.adv_weight * adv
             out["adv"] = adv.detach()
         return {"loss": loss, **out}

@@ -421,7 +421,6 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
         raise ConfigError(f"{run_dir} is already trained to {_epochs(done)}; pass --epochs {2 * done} (epochs="
                           f"{2 * done}), or any total above {done}, to continue")
     net = runs.create(name, **values)
-    size, chans = spec.get("image_size"), spec.get("channels")
     if data is None:
         data, val_data = load_spec(spec, "train"), load_spec(spec, "test")
     kwargs.setdefault("seed", t.get("seed", 0))
