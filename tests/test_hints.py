@@ -121,7 +121,7 @@ def test_data_spec_with_nothing_close(capsys, tmp_path):
     for spec in ("zzzzqq", str(missing)):
         line = user_error(capsys, "train", "vae", "--data", spec, "--out", tmp_path / "x")
         assert "did you mean" not in line and "it is a" not in line
-        assert "known: mnist5k, digits" in line
+        assert "known: mnist5k, mnist5k-bin, digits" in line
 
 
 def test_data_spec_api(tmp_path):

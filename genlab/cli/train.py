@@ -40,6 +40,10 @@ def add_parser(sub) -> None:
     p.add_argument("--image-size", type=int, default=None, help="resize images to N×N")
     p.add_argument("--channels", type=int, default=None, choices=(1, 3), help="convert images to 1 or 3 channels")
     add_task(p)
+    p.add_argument("--binarize", default=None, metavar="T|dynamic",
+                   help="binary pixels from grey images: a threshold T in (0, 1) (x = x > T), or dynamic (every "
+                        "training batch drawn afresh, x ~ Bernoulli(grey); the held-out split drawn once); "
+                        "stored in the run's config.json")
     add_out(p, None, "run folder (default runs/MODEL)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config value, repeatable (see `genlab models --config MODEL`); on --resume only "
@@ -91,7 +95,7 @@ def run_train(args) -> int:
 
 
 def _train_new(args, overrides: dict):
-    from ..data import load_spec
+    from ..data import load_spec, parse_binarize
     from ..runs import create
     from ..train import train
 
@@ -99,6 +103,9 @@ def _train_new(args, overrides: dict):
     data_info = {"spec": spec, "image_size": args.image_size, "channels": args.channels}
     if args.task:
         data_info["task"] = args.task
+    binarize = parse_binarize(args.binarize)   # checked before any data loads
+    if binarize is not None:
+        data_info["binarize"] = binarize
     data, val = load_spec(data_info, "train"), load_spec(data_info, "test")
     model = create(args.model, data=data, seed=args.seed or 0, **overrides)   # seeded weights: reproducible
     out = Path(args.out or f"runs/{args.model}")
@@ -123,7 +130,8 @@ def _resume(args):
     config = parse_overrides(get(info["model"]).config_class, args.overrides) if args.overrides else None
     kwargs = {} if args.early_stop is None else {"early_stop": args.early_stop}
     return resume(run, epochs=args.epochs, model=args.model, config=config, data_spec=args.data,
-                  image_size=args.image_size, channels=args.channels, task=args.task, batch_size=args.batch_size, lr=args.lr,
+                  image_size=args.image_size, channels=args.channels, task=args.task, binarize=args.binarize,
+                  batch_size=args.batch_size, lr=args.lr,
                   diagnostics=not args.no_diagnostics, **kwargs, **engine_kwargs(args))
 
 

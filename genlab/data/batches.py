@@ -2,6 +2,13 @@
 
 A standard ``DataLoader`` wraps the dataset so that Lightning can swap in its distributed
 sampler; ``__getitems__`` makes the loader fetch a whole batch with one tensor index.
+
+Dynamic binarisation (as in the IWAE experiments, Burda et al. 2016): grey images g ∈ [0, 1] are
+kept, and each time a batch is drawn its images are sampled anew,
+
+    x ~ Bernoulli(g)        x_i = 1 with probability g_i, independently per pixel
+
+so a model sees a fresh binary version of every image each epoch (:class:`BernoulliBatches`).
 """
 from __future__ import annotations
 
@@ -31,6 +38,22 @@ class TensorBatches(Dataset):
     def __getitems__(self, indices) -> dict:
         idx = torch.as_tensor(indices, dtype=torch.long)
         return {k: v.index_select(0, idx) for k, v in self.tensors.items()}
+
+
+class BernoulliBatches(TensorBatches):
+    """TensorBatches whose ``x`` holds grey levels and yields ``x ~ Bernoulli(x)``, drawn afresh on every
+    fetch, one vectorised draw per batch from torch's global generator: Lightning's ``seed_everything``
+    makes a run's draws reproducible, as it does for shuffling and dropout."""
+
+    def __getitem__(self, i: int) -> dict:
+        item = super().__getitem__(i)
+        item["x"] = torch.bernoulli(item["x"])
+        return item
+
+    def __getitems__(self, indices) -> dict:
+        batch = super().__getitems__(indices)
+        batch["x"] = torch.bernoulli(batch["x"])
+        return batch
 
 
 def identity_collate(batch):

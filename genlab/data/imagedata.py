@@ -1,4 +1,10 @@
-"""ImageData: images with their optional labels, targets and masks, kept as tensors in memory."""
+"""ImageData: images with their optional labels, targets and masks, kept as tensors in memory.
+
+``meta`` describes the pixel values: ``levels`` L (each pixel stores one of v/(L−1), v = 0…L−1;
+absent means 256 grey levels), ``categorical`` (the values are unordered codes) and ``binarize``:
+with ``"dynamic"``, grey images yield x ~ Bernoulli(x) afresh every time a batch is fetched
+(:class:`~genlab.data.batches.BernoulliBatches`); images that are already 0/1 are yielded as they are.
+"""
 from __future__ import annotations
 
 import copy
@@ -9,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from .batches import TensorBatches, iterate, tensor_loader
+from .batches import BernoulliBatches, TensorBatches, iterate, tensor_loader
 
 RANGE_SLACK = 1e-3   # float images may stray this far outside [0, 1] (rounding), no further
 
@@ -50,6 +56,11 @@ def as_images(x) -> Tensor:
             raise DataError(f"float images must lie in [0, 1], found {lo:.3g}..{hi:.3g}: divide 0..255 values by 255 "
                             "(or pass uint8), map [-1, 1] data with (x + 1) / 2")
     return x
+
+
+def is_binary(x: Tensor) -> bool:
+    """Every value exactly 0 or 1."""
+    return bool(((x == 0) | (x == 1)).all())
 
 
 @dataclass(repr=False)
@@ -106,10 +117,17 @@ class ImageData:
         # already checked: a copy with the rows picked, without validating the images again
         out = copy.copy(self)
         out.x, out.y, out.target, out.mask = pick(self.x), pick(self.y), pick(self.target), pick(self.mask)
+        out.meta = dict(self.meta)   # the subset's own dict: changing one's meta leaves the other's alone
         return out
 
+    @property
+    def redraws(self) -> bool:
+        """Whether fetched batches are fresh Bernoulli draws (dynamic binarisation of grey images)."""
+        return self.meta.get("binarize") == "dynamic" and not is_binary(self.x)
+
     def dataset(self) -> TensorBatches:
-        return TensorBatches(x=self.x, y=self.y, target=self.target, mask=self.mask)
+        kind = BernoulliBatches if self.redraws else TensorBatches
+        return kind(x=self.x, y=self.y, target=self.target, mask=self.mask)
 
     def loader(self, batch_size: int, shuffle: bool = True, drop_last: bool = False, seed: int = 0):
         return tensor_loader(self.dataset(), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)

