@@ -8,6 +8,7 @@ from . import cvae, iwae, vqvae, wae  # noqa: F401
 from . import gan  # noqa: F401
 from . import paired  # noqa: F401
 from . import superres  # noqa: F401
+from . import autoregressive, nade, pixelcnn  # noqa: F401
 from .base import GenerativeModel, ModelConfig, Player
 
 __all__ = ["GenerativeModel", "ModelConfig", "Player"]

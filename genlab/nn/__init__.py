@@ -29,3 +29,11 @@ __all__ += ["UNet", "PatchDiscriminator", "PATCH_PRESETS", "layers_for_patch", "
 from .srresnet import ResidualBlock, SRDiscriminator, SRResNet  # noqa: E402
 
 __all__ += ["SRResNet", "SRDiscriminator", "ResidualBlock"]
+
+from .made import MaskedLinear, made_degrees, made_masks, order_positions  # noqa: E402
+
+__all__ += ["MaskedLinear", "made_degrees", "made_masks", "order_positions"]
+
+from .masked import GatedPixelCNNLayer, MaskedConv2d, PixelCNNBlock, mask_picture  # noqa: E402
+
+__all__ += ["MaskedConv2d", "PixelCNNBlock", "GatedPixelCNNLayer", "mask_picture"]
