@@ -8,6 +8,8 @@ the model can serve and lists the others as n/a with the reason:
                                                (−ELBO, IWAE) or an exact log_prob
     psnr, ssim                                 reconstruct
     probe                                      encode, labelled data
+    prior                                      a VQ-VAE with a prior over its codes (--prior): the
+                                               prior's cross-entropy per held-out code, beside log K
 
 Image-to-image models (``translate``: ŷ = G(x) for held-out inputs x with targets y):
 
@@ -322,6 +324,31 @@ def _likelihood(ev: Evaluation) -> dict:
     return {"nll": nll, "bits_per_dim": lk.bits_per_dim(nll, x[0].numel())}
 
 
+def _prior_nll(ev: Evaluation) -> dict:
+    from .prior import is_vqvae, log_codes
+
+    if not is_vqvae(ev.model):
+        return {}       # only a VQ-VAE has code maps for a prior to score
+    sampler = ev.model.code_prior
+    ev.info["prior"] = sampler.prior_name
+    return {"prior_nll": sampler.code_nll(ev.real.x, ev.real.y), "log_k": log_codes(sampler.num_codes)}
+
+
+def _has_prior(model, ev) -> bool:
+    from .prior import is_vqvae
+
+    return not is_vqvae(model) or getattr(model, "code_prior", None) is not None
+
+
+def _no_prior(model, ev) -> str:
+    from .prior import train_hint
+
+    return f"needs a prior over the vq-vae's codes: {train_hint()} (`genlab eval RUN --prior PRIOR`)"
+
+
+CODE_PRIOR = Need("a prior over the codes", _has_prior, _no_prior)
+
+
 def _psnr(ev: Evaluation) -> dict:
     from ..metrics import image as im
 
@@ -372,6 +399,9 @@ declare_metric(Metric("nll", _likelihood, (LIKELIHOOD,), labels={
     "neg_elbo": Name("−ELBO", LOWER, "nats per image"), "iwae_nll": Name("IWAE NLL", LOWER, "nats per image"),
     "nll": Name("NLL", LOWER, "nats per image"), "bits_per_dim": Name("bits/dim", LOWER)},
     title="likelihood (NLL)"))
+declare_metric(Metric("prior", _prior_nll, (CODE_PRIOR,), labels={
+    "prior_nll": Name("prior NLL", LOWER, "nats per code, held-out code maps"),
+    "log_k": Name("log K", "", "nats per code of a uniform prior, the baseline")}, title="code prior NLL"))
 declare_metric(Metric("psnr", _psnr, ("reconstruct",), "reconstructions",
                       {"mse": Name("MSE", LOWER, "per pixel"), "psnr": Name("PSNR", HIGHER, "dB")}, title="PSNR"))
 declare_metric(Metric("ssim", _ssim, ("reconstruct",), "reconstructions",
@@ -630,9 +660,11 @@ def nearest_grid(fake: torch.Tensor, train_x: torch.Tensor, mem: dict, features:
 
 
 def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_k: int = 100, seed: int = 0,
-                 save: bool = True, feature_extractor: str = "auto", log=None) -> dict:
+                 save: bool = True, feature_extractor: str = "auto", log=None, prior=None) -> dict:
     """Evaluate a run folder on its own data's held-out split; saves ``eval.json`` beside it, and
-    ``nearest.png`` (generated | nearest training image) when the memorisation check ran."""
+    ``nearest.png`` (generated | nearest training image) when the memorisation check ran.
+    ``prior``: the run folder of an autoregressive prior over a VQ-VAE's codes, which then samples
+    for the sample metrics and is scored on the held-out codes (prior NLL)."""
     from pathlib import Path
 
     from ..data import load_spec
@@ -645,6 +677,10 @@ def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_
     spec = model.run_info.get("data") or {}
     if "spec" not in spec:
         raise GenlabError(f"{run_dir}/config.json does not say which data the run used; evaluate it from Python")
+    if prior is not None:
+        from .prior import WithPrior, load_prior
+
+        model = WithPrior(model, load_prior(model, prior, str(run_dir)))
     train, test = load_spec(spec, "train"), load_spec(spec, "test")
     pictures: dict = {}
     result = evaluate(model, train, test, spec["spec"], metrics, n=n, iwae_k=iwae_k, seed=seed,

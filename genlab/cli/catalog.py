@@ -53,6 +53,11 @@ PAPERS = {
     "context-encoder": "Pathak et al. 2016",
     "srresnet": "Ledig et al. 2017",
     "srgan": "Ledig et al. 2017",
+    "fvsbn": "Frey 1998 (fully visible belief networks: Neal 1992)",
+    "nade": "Larochelle & Murray 2011",
+    "made": "Germain, Gregor, Murray & Larochelle 2015",
+    "pixelcnn": "van den Oord, Kalchbrenner & Kavukcuoglu 2016",
+    "gated-pixelcnn": "van den Oord et al. 2016 (conditional image generation with PixelCNN decoders)",
 }
 
 

@@ -8,7 +8,8 @@ import argparse
 import importlib
 
 # the modules that define the sub-commands, in the order `genlab --help` lists them
-COMMAND_MODULES = ("train", "use", "latent", "apps", "translate", "evaluate", "judge", "info", "conv", "gan_use", "gan")
+COMMAND_MODULES = ("train", "use", "latent", "apps", "translate", "evaluate", "judge", "info", "conv", "gan_use", "gan",
+                   "autoregressive")
 
 
 def top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

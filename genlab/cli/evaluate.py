@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
                         "(weights from GENLAB_INCEPTION, never downloaded), or auto (judge for labelled data, "
                         "Inception-v3 for unlabelled RGB images when weights exist)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--prior", default=None, metavar="PRIOR",
+                   help="a vq-vae run only: an autoregressive prior over its code maps, which samples for the sample "
+                        "metrics and is scored on the held-out codes (prior NLL, nats per code, beside log K)")
     p.set_defaults(func=run_eval)
 
     p = sub.add_parser("compare", help="the same metrics side by side for several runs, as text and HTML",
@@ -46,7 +49,7 @@ def run_eval(args) -> int:
     from ..apps.evaluate import evaluate_run, format_table, parse_metrics
 
     result = evaluate_run(args.run, parse_metrics(args.metrics), n=args.n, iwae_k=args.iwae_k, seed=args.seed,
-                          feature_extractor=args.features, log=_note)
+                          feature_extractor=args.features, log=_note, prior=args.prior)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

@@ -14,6 +14,9 @@ def add_parser(sub) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="scale of the prior noise")
     add_seed(p)
     add_label(p)
+    p.add_argument("--prior", default=None, metavar="PRIOR",
+                   help="a vq-vae run only: the run folder of an autoregressive prior over its code maps "
+                        "(`genlab train pixelcnn --data codes:RUN`); the codes it draws are decoded by the vq-vae")
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser("reconstruct", help="originals and reconstructions as a grid")
@@ -25,6 +28,9 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("report", help="rebuild RUN/report.html")
     add_run(p)
+    p.add_argument("--prior", default=None, metavar="PRIOR",
+                   help="a vq-vae run only: a prior over its code maps, whose samples the report shows beside "
+                        "decoded uniform codes")
     p.set_defaults(func=run_report)
 
 
@@ -32,9 +38,17 @@ def add_parser(sub) -> None:
 def run_sample(args) -> int:
     from ..viz.grids import save_grid, save_image
 
+    from ..apps.prior import is_vqvae, train_hint
+
     positive(args.n, "--n")
     model = load(args.run)
     out = out_file(args, "sample.png")
+    if args.prior is not None:
+        model = _with_prior(model, args)
+    elif is_vqvae(model) and not model.can("sample"):
+        from ..errors import CapabilityError
+
+        raise CapabilityError(f"a vq-vae samples through a prior over its code maps: {train_hint(args.run)}")
     sample = model.require("sample", "it has no prior to sample from; use `genlab reconstruct` instead")
     generator = torch.Generator().manual_seed(args.seed)
     space = model.label_space
@@ -74,8 +88,18 @@ def run_reconstruct(args) -> int:
     return 0
 
 
+def _with_prior(model, args):
+    """The vq-vae of RUN sampling through the prior run --prior (checked against each other)."""
+    from ..apps.prior import WithPrior, load_prior
+
+    return WithPrior(model, load_prior(model, args.prior, args.run))
+
+
 def run_report(args) -> int:
     from ..apps.report import build_report
 
-    print(build_report(args.run))
+    model = None
+    if args.prior is not None:
+        model = _with_prior(load(args.run), args)
+    print(build_report(args.run, model=model))
     return 0

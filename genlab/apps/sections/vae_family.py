@@ -1,12 +1,17 @@
-"""Report sections of the VAE family: digits on demand and restyling (cvae), the codebook (vq-vae),
-the codes against the prior (wae)."""
+"""Report sections of the VAE family: digits on demand and restyling (cvae), the codebook and
+sampling through an autoregressive prior over the code maps (vq-vae: k ~ p_θ(k), x = G(e_k), beside
+uniform codes), the codes against the prior (wae)."""
 from __future__ import annotations
+
+import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from ...data.batches import batched
 from ...viz.grids import labelled_rows
+from ..needs import Need
 from . import label_names, per_class, section
 
 
@@ -86,6 +91,42 @@ def vqvae_sections(report, model, data, run_dir) -> None:
     report.image(labelled_rows([pick.cpu(), _code_colours(idx.cpu(), k, tuple(pick.shape[2:])),
                                 model.decode_indices(idx).cpu()], ["image", "codes", "decoded"]))
     report.code("\n".join(" ".join(f"{v:3d}" for v in row) for row in idx[0].tolist()))
+    if getattr(model, "code_prior", None) is None:
+        from ..prior import train_hint
+
+        report.text(f"A VQ-VAE has no prior of its own over these code maps, so it cannot sample yet: "
+                    f"{train_hint(Path(run_dir).name)} (`genlab sample RUN --prior PRIOR`, "
+                    "`genlab report RUN --prior PRIOR`).")
+
+
+# `genlab report RUN --prior PRIOR` hands the report the vq-vae with its prior (apps.prior.WithPrior)
+CODE_PRIOR = Need("a prior over the codes", lambda model, data: getattr(model, "code_prior", None) is not None,
+                  "needs a prior over the code maps (genlab report RUN --prior PRIOR)")
+
+
+@section("Sampling through a prior", needs=(CODE_PRIOR,), models=("vq-vae",))
+@torch.no_grad()
+def vqvae_prior(report, model, data, run_dir) -> None:
+    from ..prior import uniform_codes
+
+    sampler = getattr(model, "code_prior", None)
+    if sampler is None:
+        return          # the Codebook section says how to get one
+    n = 16
+    uniform = uniform_codes(model, n, torch.Generator().manual_seed(0)).cpu()
+    prior = sampler.sample(n, generator=torch.Generator().manual_seed(0)).cpu() if sampler.label_space is None \
+        else sampler.sample(n, torch.arange(n) % sampler.label_space.size,
+                            generator=torch.Generator().manual_seed(0)).cpu()
+    report.section("Sampling through a prior", f"Code maps drawn from the autoregressive prior {sampler.prior_name} "
+                   f"({sampler.prior.registry_name} over the {model.grid[0]}×{model.grid[1]} grid, K = "
+                   f"{sampler.num_codes} codes) and decoded (top), beside code maps drawn uniformly and decoded "
+                   "(bottom): the prior supplies the structure between positions that uniform codes lack.")
+    report.image(labelled_rows([prior, uniform], ["prior", "uniform codes"], min_cell=40))
+    if data is not None:
+        x = data.x[:500]
+        nll = sampler.code_nll(x, data.y[:500] if data.y is not None else None)
+        report.text(f"Prior cross-entropy on the codes of {len(x)} held-out images: {nll:.3f} nats per code "
+                    f"(log K = {math.log(sampler.num_codes):.3f} for uniform codes).")
 
 
 @section("Codes against the prior", needs=("encode", "data"), models=("wae",))
