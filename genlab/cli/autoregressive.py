@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .args import add_data, add_n, add_out, add_run, add_seed, held_out, load, out_file, positive
+from .args import (
+    add_data,
+    add_n,
+    add_out,
+    add_run,
+    add_seed,
+    held_out,
+    load,
+    out_file,
+    positive,
+)
 
 
 def add_parser(sub) -> None:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..registry import register
 from .base import GenerativeModel, ModelConfig, Player, Range
 
@@ -269,7 +269,6 @@ class FVSBN(Autoregressive):
 
     def __init__(self, config: FVSBNConfig):
         super().__init__(config)
-        c, h, w = self.image_shape
         d, p, e = self.dims, self.params_per_dim, self.input_features
         self.linear = nn.Linear(d * e, d * p)
         nn.init.zeros_(self.linear.weight)

@@ -11,7 +11,12 @@ import torch
 import genlab
 from genlab.data import ImageData
 from genlab.errors import ConfigError
-from genlab.models.pixelcnn import GatedPixelCNN, GatedPixelCNNConfig, PixelCNN, PixelCNNConfig
+from genlab.models.pixelcnn import (
+    GatedPixelCNN,
+    GatedPixelCNNConfig,
+    PixelCNN,
+    PixelCNNConfig,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
