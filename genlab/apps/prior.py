@@ -136,10 +136,19 @@ def load_prior(vqvae, prior_run: str | Path, vqvae_name: str = "the vq-vae") -> 
     spec = str((runs.read_config(prior_run).get("data") or {}).get("spec", ""))
     source = Path(spec.partition(":")[2]).expanduser() if spec.startswith("codes:") else None
     here = Path(vqvae_name).expanduser()
-    if source is not None and source.is_dir() and here.is_dir() and source.resolve() != here.resolve():
+    if source is not None and _other_weights(source, here):
         raise ConfigError(f"prior {prior_run} was trained on the codes of {source}, not of {vqvae_name}: its codes "
                           f"mean other things; train the prior on codes:{vqvae_name}")
     return sampler
+
+
+def _other_weights(source: Path, here: Path) -> bool:
+    """Whether run folders ``source`` and ``here`` hold different vq-vae weights (a copied or moved
+    run folder with the same weights is the same vq-vae)."""
+    a, b = source / "model.safetensors", here / "model.safetensors"
+    if not (a.is_file() and b.is_file()) or a.resolve() == b.resolve():
+        return False
+    return a.stat().st_size != b.stat().st_size or a.read_bytes() != b.read_bytes()
 
 
 class WithPrior:

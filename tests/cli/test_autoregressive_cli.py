@@ -1,6 +1,7 @@
 """`genlab complete`, `genlab receptive-field`, and a vq-vae sampled, evaluated and reported through
 an autoregressive prior (`--prior`), end to end on tiny runs."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,10 @@ def runs(tmp_path_factory):
         maps = ImageData(codes, train.y, classes=train.classes, meta={"levels": 8, "categorical": True})
         prior = genlab.create("fvsbn", data=maps)
         genlab.train(prior, maps, epochs=2, out=root / "prior", **{**fit, "data_info": {"spec": "mnist5k"}})
+        other = genlab.create("vq-vae", data=train, seed=1, num_codes=8, code_dim=4, channels=(8, 8))
+        genlab.train(other, train, epochs=1, out=root / "other-vqvae", **fit)
+        genlab.train(genlab.create("fvsbn", data=maps), maps, epochs=1, out=root / "codes-prior",
+                     **{**fit, "data_info": {"spec": f"codes:{root / 'vqvae'}"}})
         wrong = genlab.create("fvsbn", image_shape=(1, 4, 4), levels=4, categorical=True)
         genlab.train(wrong, ImageData((codes * 7).clamp_max(3) / 3, meta={"levels": 4, "categorical": True}),
                      epochs=1, out=root / "wrong-prior", **{**fit, "data_info": {"spec": "mnist5k"}})
@@ -96,6 +101,18 @@ def test_sample_a_vqvae_through_its_prior_and_refuse_without_one(runs, capsys, t
     one_line_error(code, err, "models 4 codes but the vq-vae has 8: train the prior on codes:")
     code, _, err = run(capsys, "sample", runs / "vqvae", "--prior", runs / "prior", "--label", "3")
     one_line_error(code, err, "takes no label")
+
+
+def test_a_prior_of_another_vqvaes_codes_is_refused(runs, capsys, tmp_path):
+    code, _, err = run(capsys, "sample", runs / "vqvae", "--prior", runs / "codes-prior", "--n", 2,
+                       "--out", tmp_path / "same.png")
+    assert code == 0, err
+    code, _, err = run(capsys, "sample", runs / "other-vqvae", "--prior", runs / "codes-prior")
+    one_line_error(code, err, "was trained on the codes of", "train the prior on codes:")
+    moved = tmp_path / "moved-vqvae"      # the same weights in another folder: the same vq-vae
+    shutil.copytree(runs / "vqvae", moved)
+    code, _, err = run(capsys, "sample", moved, "--prior", runs / "codes-prior", "--n", 2, "--out", tmp_path / "m.png")
+    assert code == 0, err
 
 
 def test_eval_gives_nll_bits_per_dim_and_a_prior_nll(runs, capsys, tmp_path, tiny_judges):
