@@ -320,7 +320,9 @@ def _likelihood(ev: Evaluation) -> dict:
         ev.info["iwae_k"] = ev.iwae_k
         return {"neg_elbo": lk.negative_elbo(model, x, seed=ev.seed),
                 "iwae_nll": lk.iwae_nll(model, x, k=ev.iwae_k, seed=ev.seed)}
-    nll = float(-batched(model.log_prob, x, device=model.device).mean())
+    nll = float(lk.exact_nll(model, x, ev.real.y).double().mean())
+    if model.label_space is not None and model.label_space.kind == "classes":
+        ev.info["nll_given"] = "the class: −log p(x | y)"
     return {"nll": nll, "bits_per_dim": lk.bits_per_dim(nll, x[0].numel())}
 
 

@@ -72,6 +72,19 @@ def log_weights(model, x: Tensor, k: int) -> Tensor:
 
 
 @torch.no_grad()
+def exact_nll(model, x: Tensor, y: Tensor | None = None, batch_size: int = 500) -> Tensor:
+    """−log p(x) per image (nats) of a model with an exact ``log_prob``; a class-conditional model
+    (``label_space`` of kind "classes") scores −log p(x | y) with the images' labels ``y``."""
+    space = getattr(model, "label_space", None)
+    conditional = space is not None and space.kind == "classes"
+    out = []
+    for i in range(0, len(x), batch_size):
+        labels = y[i:i + batch_size].to(model.device) if conditional and y is not None else None
+        out.append(-model.log_prob(x[i:i + batch_size].to(model.device), labels).cpu())
+    return torch.cat(out) if out else x.new_zeros(0)
+
+
+@torch.no_grad()
 def negative_elbo(model, x: Tensor, samples: int = 1, batch_size: int = 500, seed: int = 0) -> float:
     """Mean −ELBO in nats per image (Monte-Carlo over ``samples`` codes per image)."""
     torch.manual_seed(seed)

@@ -203,7 +203,12 @@ class Autoregressive(GenerativeModel):
         return self.from_levels(v)
 
     def sample(self, n: int, y=None, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` images drawn pixel by pixel in raster order; ``generator`` makes them reproducible."""
+        """``n`` images drawn pixel by pixel in raster order; ``generator`` makes them reproducible.
+        A class-conditional model given no ``y`` draws every class in turn (as the conditional GANs)."""
+        if y is None and self.label_space is not None:
+            from .gan.game import stratified_labels
+
+            y = stratified_labels(n, self.label_space.size)
         return self.generate(n, y, temperature=temperature, generator=generator)
 
     def complete(self, x: Tensor, known: Tensor, samples: int = 1, y=None, *, temperature: float = 1.0,

@@ -224,3 +224,18 @@ def test_learning_beats_independent_pixels(kind):
     with torch.no_grad():
         nll = -model.log_prob(test).mean()
     assert nll < 0.5 * baseline, (float(nll), float(baseline))     # ≈ 25 nats independent, 4.2 nats possible
+
+
+def test_a_conditional_model_without_labels_samples_every_class_and_scores_given_the_class():
+    from genlab.metrics.likelihood import exact_nll
+
+    torch.manual_seed(0)
+    model = gated((1, 4, 4), num_classes=3)
+    for layer in model.layers:
+        torch.nn.init.normal_(layer.embed.weight)
+    a = model.sample(4, generator=torch.Generator().manual_seed(2))
+    b = model.sample(4, [0, 0, 1, 2], generator=torch.Generator().manual_seed(2))   # every class in turn
+    assert torch.equal(a, b)
+    x, y = (torch.rand(5, 1, 4, 4) > 0.5).float(), torch.tensor([0, 1, 2, 0, 1])
+    with torch.no_grad():
+        assert torch.allclose(exact_nll(model, x, y, batch_size=2), -model.log_prob(x, y))

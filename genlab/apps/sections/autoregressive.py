@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ...data.batches import batched
+from ...metrics.likelihood import exact_nll
 from ...models.autoregressive import Autoregressive
 from ...viz.grids import labelled_rows
 from . import section
@@ -26,10 +26,12 @@ HELD_OUT = 500       # held-out images scored for the likelihood
 @section("Likelihood", needs=("data",), classes=(Autoregressive,))
 @torch.no_grad()
 def likelihood(report, model, data, run_dir) -> None:
-    x = data.x[:HELD_OUT]
-    nll = float(-batched(model.log_prob, x, 250, model.device).mean())
+    x, y = data.x[:HELD_OUT], None if data.y is None else data.y[:HELD_OUT]
+    nll = float(exact_nll(model, x, y, 250).double().mean())
     dims = math.prod(model.image_shape)
-    report.section("Likelihood", f"Exact negative log-likelihood −log p(x) = −Σ_i log p(x_i | x_<i) of {len(x)} "
+    space = model.label_space
+    given = "" if space is None else f", each given its {space.meaning} (−log p(x | y))"
+    report.section("Likelihood", f"Exact negative log-likelihood −log p(x) = −Σ_i log p(x_i | x_<i){given} of {len(x)} "
                    f"held-out images, each pixel one of {model.levels} values ({model.output} output): "
                    f"{nll:.2f} nats per image, {nll / (dims * math.log(2)):.4f} bits/dim over D = {dims} dimensions.")
 
