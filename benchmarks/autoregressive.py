@@ -35,12 +35,22 @@ from genlab.runs import create
 from genlab.train import train
 
 FAMILY = ("fvsbn", "nade", "made", "pixelcnn", "gated-pixelcnn")
-BOUNDED = ("vae", "iwae")      # the VAE family: likelihood bounds, not exact
+BOUNDED = ("vae", "iwae", "vae arch=mlp hidden=400 latent_dim=20")   # the VAE family: likelihood bounds
 
 
-def _fit(name: str, info: dict, epochs: int | None, out: Path | None = None, seed: int = 0, **config):
+def _named(text: str) -> tuple[str, dict]:
+    """``"vae arch=mlp hidden=400 latent_dim=20"`` -> the model's name and its config overrides."""
+    from genlab.models.base import parse_overrides
+    from genlab.registry import get
+
+    name, *pairs = text.split()
+    return name, parse_overrides(get(name).config_class, pairs)
+
+
+def _fit(name: str, config: dict | None, info: dict, epochs: int | None, out: Path | None = None, seed: int = 0,
+         **more):
     data, val = load_spec(info, "train"), load_spec(info, "test")
-    model = create(name, data=data, seed=seed, **config)
+    model = create(name, data=data, seed=seed, **(config or {}), **more)
     t0 = time.perf_counter()
     result = train(model, data, epochs=epochs, val_data=val, progress=False, seed=seed, out=out,
                    data_info=info if out else None)
@@ -80,7 +90,7 @@ def binary(args) -> list[dict]:
     rows = [{"item": "binary", "data": "mnist5k-bin", "model": "independent pixels", "nll": round(independent, 2)}]
     print(json.dumps(rows[-1]), flush=True)
     for name in args.models or (*FAMILY, *BOUNDED):
-        model, _, val, t = _fit(name, info, args.epochs)
+        model, _, val, t = _fit(*_named(name), info, args.epochs)
         if name not in BOUNDED:
             rows.append(_row("binary", name, model, val, t, sample_seconds_64=_sample_seconds(model)))
             print(json.dumps(rows[-1]), flush=True)
@@ -95,7 +105,7 @@ def binary(args) -> list[dict]:
 def grey(args) -> list[dict]:
     rows = []
     for name in [m for m in args.models or FAMILY if m not in BOUNDED]:
-        model, _, val, t = _fit(name, {"spec": "mnist5k"}, args.epochs)
+        model, _, val, t = _fit(*_named(name), {"spec": "mnist5k"}, args.epochs)
         rows.append(_row("grey", name, model, val, t, output=model.output))
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -111,7 +121,7 @@ def gated(args) -> list[dict]:
     from genlab.apps.sections.gan_conditional import judged_samples
 
     judge, rows = _judge(), []
-    model, _, val, t = _fit("gated-pixelcnn", {"spec": "mnist5k-bin"}, args.epochs)
+    model, _, val, t = _fit("gated-pixelcnn", None, {"spec": "mnist5k-bin"}, args.epochs)
     torch.manual_seed(0)
     found = judge.predict(model.sample(100, generator=torch.Generator().manual_seed(0))).unique().numel()
     rows.append(_row("gated", "gated-pixelcnn", model, val, t, classes_found_of_100=int(found)))
@@ -122,7 +132,7 @@ def gated(args) -> list[dict]:
         model, t = load(args.conditional_run).eval(), {"run": args.conditional_run}
         val = load_spec({"spec": "mnist5k-bin"}, "test")
     else:
-        model, _, val, t = _fit("gated-pixelcnn", {"spec": "mnist5k-bin"}, args.epochs, conditional=True)
+        model, _, val, t = _fit("gated-pixelcnn", None, {"spec": "mnist5k-bin"}, args.epochs, conditional=True)
     got = judged_samples(model, judge, per_class=100)
     rows.append({"item": "gated", "data": "mnist5k-bin", "model": "gated-pixelcnn conditional=true", **t,
                  "nll_given_class": round(_nll(model, val.x, val.y), 2),
@@ -141,12 +151,12 @@ def vqvae(args) -> list[dict]:
     real_features = judge.features_of(real.x)
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "vq"
-        vq, _, _, t_vq = _fit("vq-vae", {"spec": "mnist5k"}, args.epochs, out=run)
+        vq, _, _, t_vq = _fit("vq-vae", None, {"spec": "mnist5k"}, args.epochs, out=run)
         k = vq.config.num_codes
         for name in args.models or ("pixelcnn", "gated-pixelcnn conditional=true"):
             model_name, _, setting = name.partition(" ")
             config = {"conditional": True} if setting == "conditional=true" else {}
-            prior, _, codes_val, t = _fit(model_name, {"spec": f"codes:{run}"}, args.epochs, **config)
+            prior, _, codes_val, t = _fit(model_name, config, {"spec": f"codes:{run}"}, args.epochs)
             sampler = PriorSampler(vq, prior)
             if sampler.label_space is not None:
                 from genlab.apps.sections.gan_conditional import judged_samples
