@@ -20,8 +20,6 @@ which by then holds only what is allowed.
                                                         + 1×1 of the vertical stack shifted down one row
                       y = tanh(W_f * x + V_f h) ⊙ σ(W_g * x + V_g h)     in both stacks, h = embed(class)
                       horizontal residual  h_out = h_in + 1×1(y)   (not on the first layer)
-                      conditional: + a learned class map b_y (one bias per pixel and output) on the
-                      outputs, the paper's location-dependent conditioning taken at the output
 
 Blind spot: a stack of masked 3×3 convolutions grows its receptive field to the left faster than to
 the right, so pixels above and to the right of the current one (e.g. (i−1, j+2) after two layers)
@@ -144,10 +142,6 @@ class GatedPixelCNNConfig(AutoregressiveConfig):
     # a class embedding in every gate, when the data has labels: p(x | y), sampled per class (off by
     # default, so that held-out NLLs compare with the unconditional models)
     conditional: bool = False
-    # conditional only: a learned per-class bias on every pixel's output (location-dependent
-    # conditioning, the paper's spatial map of h, taken at the output), so the class says where
-    # strokes go as well as which features to gate
-    class_map: bool = True
     lr: Annotated[float, Range(0, low_open=True)] = 1e-3   # Adam's learning rate
 
 
@@ -173,11 +167,6 @@ class GatedPixelCNN(_MaskedConvModel):
             GatedPixelCNNLayer(inputs if n == 0 else config.width, config.width, config.kernel, first=n == 0,
                                channels=c, num_classes=self.classes) for n in range(config.layers))
         self.out = self.head(config.width)
-        self.class_map = None
-        if self.classes and config.class_map:
-            _, h, w = self.image_shape
-            self.class_map = nn.Embedding(self.classes, c * self.params_per_dim * h * w)
-            nn.init.zeros_(self.class_map.weight)       # starts as the unconditional output
         # the horizontal stack reads the vertical one shifted one row down: one row more than the kernels
         self.row_reach = 1 + config.layers * (config.kernel // 2)
         self.col_reach = config.layers * (config.kernel // 2)
@@ -192,7 +181,7 @@ class GatedPixelCNN(_MaskedConvModel):
         v = h = self.flat_input(inp)
         for layer in self.layers:
             v, h = layer(v, h, y)
-        return self.unflatten(self.out(h) + self.location_bias(y))
+        return self.unflatten(self.out(h))
 
     def cone(self, x: Tensor, left: int, y, i: int, j: int) -> Tensor:
         if self.classes:
@@ -205,15 +194,7 @@ class GatedPixelCNN(_MaskedConvModel):
             # v feeds the next layers' link one row down: rows [i − 1 − remaining·k2, i − 1]
             v, new_left = self.window(v, left, i, j, 1 + remaining * k2, remaining * k2)
             h, left = self.window(h, left, i, j, 0, remaining * k2)[0], new_left
-        out = self.out(h)
-        return out if self.class_map is None else out + self.location_bias(y)[..., i:i + 1, j:j + 1]
-
-    def location_bias(self, y) -> Tensor | float:
-        """The class's bias map N×(C·P)×H×W on the outputs (0 without ``class_map``)."""
-        if self.class_map is None:
-            return 0.0
-        _, h, w = self.image_shape
-        return self.class_map(y).view(len(y), -1, h, w)
+        return self.out(h)
 
     def preview(self, batch: dict) -> Tensor:
         y = torch.arange(self.preview_count) % self.classes if self.classes else None
