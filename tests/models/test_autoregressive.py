@@ -74,8 +74,8 @@ def test_samples_follow_the_model_distribution_and_a_generator_repeats_them():
         model.sample(2, temperature=0)
 
 
-def test_completion_keeps_the_given_pixels_and_varies_the_rest():
-    model = _random_fvsbn((1, 4, 4), 2)
+def check_completion(model) -> None:
+    """``complete`` on a 1×4×4 binary model keeps the top two rows and varies the rest."""
     x = torch.randint(0, 2, (3, 1, 4, 4)).float()
     known = torch.zeros(4, 4, dtype=torch.bool)
     known[:2] = True
@@ -83,6 +83,10 @@ def test_completion_keeps_the_given_pixels_and_varies_the_rest():
     assert out.shape == (3, 5, 1, 4, 4)
     assert torch.equal(out[:, :, :, :2], x[:, None, :, :2].expand(3, 5, 1, 2, 4))
     assert len({tuple(s.flatten().tolist()) for s in out[:, :, :, 2:].flatten(0, 1)}) > 1
+
+
+def test_completion_keeps_the_given_pixels_and_varies_the_rest():
+    check_completion(_random_fvsbn((1, 4, 4), 2))
 
 
 def test_bernoulli_output_needs_binary_data():

@@ -12,6 +12,7 @@ from genlab.data import ImageData
 from genlab.errors import ConfigError
 from genlab.models.autoregressive import Autoregressive
 from genlab.models.nade import MADE, NADE, MADEConfig, NADEConfig
+from tests.models.test_autoregressive import check_completion
 
 
 def _all_images(levels: int, shape) -> torch.Tensor:
@@ -131,13 +132,7 @@ def test_sampling_is_reproducible_and_completion_keeps_the_given_pixels(label, c
     assert a.shape == (6, 1, 4, 4) and torch.equal(a, b) and not torch.equal(a, c)
     if label != "made-random":    # raster order: the same draws as the base class's pixel-by-pixel loop
         assert torch.equal(a, Autoregressive.generate(model, 6, generator=torch.Generator().manual_seed(1)))
-    x = torch.randint(0, 2, (3, 1, 4, 4)).float()
-    known = torch.zeros(4, 4, dtype=torch.bool)
-    known[:2] = True
-    out = model.complete(x, known, samples=5, generator=torch.Generator().manual_seed(1))
-    assert out.shape == (3, 5, 1, 4, 4)
-    assert torch.equal(out[:, :, :, :2], x[:, None, :, :2].expand(3, 5, 1, 2, 4))
-    assert len({tuple(s.flatten().tolist()) for s in out[:, :, :, 2:].flatten(0, 1)}) > 1
+    check_completion(model)
 
 
 @pytest.mark.parametrize("label,cls,config", MODELS, ids=[m[0] for m in MODELS])
