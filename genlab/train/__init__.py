@@ -63,7 +63,8 @@ def _quiet_lightning() -> None:
                     ".*is not empty.*", ".*GPU available but not used.*", ".*tensorboardX.*",
                     ".*sync_dist=True.*", ".*returned `None`, this fit will run with no optimizer.*",
                     ".*no `val_dataloader`.*", ".*Checkpoint directory.*exists.*", ".*`isinstance.*",
-                    ".*callbacks used to create the checkpoint.*"):
+                    ".*callbacks used to create the checkpoint.*",
+                    ".*dirpath has changed.*"):   # a run folder copied or moved, then resumed: nothing to say
         warnings.filterwarnings("ignore", message=pattern)
 
 
