@@ -115,6 +115,21 @@ def _diagnosed_dcgan(out: Path, mnist, root: Path) -> None:
         genlab.train(model, data, epochs=3, batch_size=32, out=out, progress=False, data_info={"spec": "mnist5k"})
 
 
+def _paired(out: Path, name: str, info: dict, **config) -> None:
+    """A paired-task run (``info``: its data entry with the task) trained one epoch on 64 pairs."""
+    import warnings
+
+    from genlab.data import load_spec
+    from genlab.runs import create
+    from genlab.train import train
+
+    data, val = load_spec(info, "train", limit=64), load_spec(info, "test", limit=32)
+    model = create(name, data=data, seed=0, **config)
+    with warnings.catch_warnings():   # one epoch on 64 pairs warns that the run is short
+        warnings.simplefilter("ignore")
+        train(model, data, epochs=1, out=out, val_data=val, data_info=info, progress=False)
+
+
 RECIPES = {
     # `genlab train` as a user types it (full mnist5k, held-out data, report, checkpoint)
     "cli-ae": lambda out, mnist, root: _cli("train", "ae", "--data", "mnist5k", "--epochs", 1, "--out", out,
@@ -131,6 +146,9 @@ RECIPES = {
     "cgan": _train("cgan", 20, batch_size=50, embed_dim=4, **TINY_GAN),
     "infogan": _train("infogan", 20, batch_size=50, cat_embed_dim=4, **TINY_GAN),
     "dcgan-diagnosed": _diagnosed_dcgan,
+    "dae": _train("dae", 10, latent_dim=8),
+    "unet-inpaint": lambda out, mnist, root: _paired(out, "unet", {"spec": "mnist5k", "task": "inpaint:center:14"},
+                                                     width=4),
 }
 
 

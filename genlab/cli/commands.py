@@ -9,7 +9,7 @@ import importlib
 
 # the modules that define the sub-commands, in the order `genlab --help` lists them
 COMMAND_MODULES = ("train", "use", "latent", "apps", "translate", "evaluate", "judge", "info", "conv", "gan_use", "gan",
-                   "autoregressive")
+                   "autoregressive", "serve")
 
 
 def top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

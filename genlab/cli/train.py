@@ -228,4 +228,5 @@ def run_demo(args) -> int:
 
     if is_rank_zero():
         _finish(result)
+        print(f"explore it with the mouse: genlab serve {result.run_dir}   (the latent map, sliders, drawing)")
     return 0
