@@ -1,6 +1,8 @@
 """Round-trip latency of the web explorer (`genlab serve`) on the demo VAE: milliseconds per slider
 decode (POST /api/runs/RUN/decode.png with a code) and per map-point decode (GET point.png?u=&v=),
-median and 95th percentile over 200 requests each, measured with httpx against uvicorn on a free
+median and 95th percentile over 200 requests each (and per drawing: POST /draw with a 280×280
+canvas PNG, as the page sends it; and per toy-GAN frame: POST /api/toygan/ID/step of 5 steps with
+the state the page draws), measured with httpx against uvicorn on a free
 port of 127.0.0.1 (the true HTTP round trip: JSON in, model decode, PNG out), after 10 warm-up
 requests. The codes and points are drawn uniformly over the slider range and the map's bounds.
 
@@ -14,6 +16,8 @@ benchmarks/results/serve-cpuN-YYYY-MM-DD.jsonl (N: the CPUs this process may use
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import datetime
 import json
 import os
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import torch
+from PIL import Image, ImageDraw
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -109,7 +114,22 @@ def main() -> None:
                                                                       "v": rng.uniform(vmin, vmax)})
                     r.raise_for_status()
 
+                canvas = Image.new("L", (280, 280), 0)          # a 7 drawn on the page's canvas
+                ImageDraw.Draw(canvas).line([(70, 60), (220, 60), (120, 250)], fill=255, width=18)
+                buffer = io.BytesIO()
+                canvas.save(buffer, "PNG")
+                drawn = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+                def draw():
+                    http.post("/api/runs/demo/draw", json={"image": drawn}).raise_for_status()
+
+                game = http.post("/api/toygan", json={}).json()["id"]
+
+                def toy_frame():
+                    http.post(f"/api/toygan/{game}/step", json={"steps": 5}).raise_for_status()
+
                 decode_ms, point_ms = timed_ms(slider, args.n), timed_ms(point, args.n)
+                draw_ms, toy_ms = timed_ms(draw, max(1, args.n // 4)), timed_ms(toy_frame, max(1, args.n // 4))
         finally:
             server.should_exit = True
             thread.join(timeout=10)
@@ -122,6 +142,8 @@ def main() -> None:
         "slider_decode_p95_ms": round(p95(decode_ms), 2),
         "map_point_median_ms": round(statistics.median(point_ms), 2),
         "map_point_p95_ms": round(p95(point_ms), 2),
+        "draw_median_ms": round(statistics.median(draw_ms), 2), "draw_p95_ms": round(p95(draw_ms), 2),
+        "toygan_frame_median_ms": round(statistics.median(toy_ms), 2), "toygan_frame_p95_ms": round(p95(toy_ms), 2),
         "device": f"cpu x{torch.get_num_threads()}", "cpus": cpus, "load_avg": round(os.getloadavg()[0], 2),
         "train_s": round(train_s, 1) if train_s is not None else None,
         "date": datetime.date.today().isoformat(),
