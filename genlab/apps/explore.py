@@ -248,7 +248,8 @@ class Explorer:
                 "image_shape": list(m.image_shape), "latent_dim": self.latent_dim, "labels": labels,
                 "task": (task_name(m) or None) if m.can("translate") else None, "denoiser": self._noise() is not None,
                 "n_held_out": len(self.data) if self.data is not None else 0,
-                "panels": [p for p in PANELS if p not in why], "why_not": why, "map_method": self.map_method}
+                "panels": [p for p in PANELS if p not in why], "why_not": why, "map_method": self.map_method,
+                "class_names": self.class_names()}
 
     # ------------------------------------------------------------------------------ codes
     def _code_layout(self) -> tuple[int | None, tuple]:

@@ -55,6 +55,7 @@ SEED_MAX = 2 ** 31 - 1
 MAX_GAMES = 8                   # live toy GANs; a new one drops the oldest
 MAX_QUIZ = 256                  # remembered quiz rounds per run
 REOPEN_AFTER = 5.0              # seconds between attempts to open a run that is still training
+WEIGHTS = ("model.safetensors", "checkpoint.safetensors")
 HEARTBEAT = 15.0                # seconds between SSE comments that keep an idle stream open
 NO_STORE = {"Cache-Control": "no-store"}
 PNG_ANSWER = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
@@ -158,6 +159,17 @@ def one_line(exc: BaseException) -> str:
 
 # ----------------------------------------------------------------------------- the served runs
 
+def weights_stamp(folder: Path) -> tuple | None:
+    """(name, size, mtime) of the weights a run folder holds now, or None before its first epoch."""
+    for name in WEIGHTS:
+        try:
+            st = (folder / name).stat()
+        except OSError:
+            continue
+        return name, st.st_size, st.st_mtime_ns
+    return None
+
+
 class Runs:
     """The served runs: their explorers (None while a run is still training), folders, quiz rounds."""
 
@@ -178,6 +190,10 @@ class Runs:
         self.lock = threading.Lock()              # guards the quiz rounds and random generators
         self.open_lock = threading.Lock()         # one lazy opening at a time (it takes seconds)
         self.rngs = {name: random.Random(secrets.randbits(64)) for name in self.names}
+        # the weights each explorer was opened from: a run that goes on training is opened again when
+        # they change (checked at most every REOPEN_AFTER seconds), so the panels follow the training
+        self.stamps = {name: weights_stamp(self.run_dirs[name]) for name in self.explorers if name in self.run_dirs}
+        self.next_look: dict[str, float] = {}
         self.rounds: dict[str, OrderedDict[str, bool]] = {name: OrderedDict() for name in self.names}
 
     def check(self, name: str) -> None:
@@ -194,27 +210,50 @@ class Runs:
     def explorer(self, name: str) -> Explorer:
         """The run's explorer; a run still training is opened once its weights appear."""
         self.check(name)
-        ex = self.explorers.get(name) or self._try_open(name)
+        ex = self._fresh(name) or self._try_open(name)
         if ex is None:
             raise CapabilityError(f"run {name!r}: {self.why_pending(name)}")
         return ex
 
+    def _fresh(self, name: str) -> Explorer | None:
+        """The run's explorer, opened again when its weights have changed since (a run still training
+        writes them after every epoch); the old one serves until the new one is ready."""
+        ex = self.explorers.get(name)
+        folder = self.run_dirs.get(name)
+        if ex is None or folder is None or time.monotonic() < self.next_look.get(name, 0.0):
+            return ex
+        self.next_look[name] = time.monotonic() + REOPEN_AFTER
+        stamp = weights_stamp(folder)
+        if stamp is None or stamp == self.stamps.get(name):
+            return ex
+        with self.open_lock:
+            if stamp == self.stamps.get(name):
+                return self.explorers[name]
+            try:
+                fresh = self.open_run(folder, name)
+            except Exception:  # noqa: BLE001  (weights being written: keep serving the last good ones, retry later)
+                return ex
+            self.explorers[name], self.stamps[name] = fresh, stamp
+            return fresh
+
     def _try_open(self, name: str) -> Explorer | None:
         folder = self.run_dirs.get(name)
-        if folder is None or not any((folder / f).is_file() for f in ("model.safetensors", "checkpoint.safetensors")):
+        if folder is None or weights_stamp(folder) is None:
             return None
         with self.open_lock:
             if name in self.explorers:
                 return self.explorers[name]
             if time.monotonic() < self.next_try.get(name, 0.0):
                 return None
+            stamp = weights_stamp(folder)
             try:
                 ex = self.open_run(folder, name)
             except Exception as exc:  # noqa: BLE001  (a folder being written fails in many ways: retry later)
                 self.reasons[name] = f"it could not be opened yet ({one_line(exc)[:200]}); it is tried again"
                 self.next_try[name] = time.monotonic() + REOPEN_AFTER
                 return None
-            self.explorers[name] = ex
+            self.explorers[name], self.stamps[name] = ex, stamp
+            self.next_look[name] = time.monotonic() + REOPEN_AFTER
             return ex
 
     def why_pending(self, name: str) -> str:
@@ -222,7 +261,7 @@ class Runs:
                                           "only its training monitor is served until then")
 
     def info(self, name: str) -> dict:
-        ex = self.explorers.get(name) or self._try_open(name)
+        ex = self._fresh(name) or self._try_open(name)
         if ex is not None:       # info() reads attributes only: no lock, so a long model call elsewhere cannot stall it
             return {**plain(ex.info()), "name": name, "monitor": name in self.run_dirs}
         model = None
@@ -235,7 +274,8 @@ class Runs:
         reason = self.why_pending(name)
         return {"name": name, "model": model, "capabilities": [], "image_shape": None, "latent_dim": None,
                 "labels": None, "task": None, "denoiser": False, "n_held_out": 0, "panels": [],
-                "why_not": {panel: reason for panel in PANELS}, "map_method": None, "monitor": True}
+                "why_not": {panel: reason for panel in PANELS}, "map_method": None, "class_names": None,
+                "monitor": True}
 
     def remember(self, name: str, token: str, is_real: bool) -> None:
         with self.lock:

@@ -379,6 +379,37 @@ def test_a_training_run_opens_once_its_weights_appear(served_runs, tmp_path, mni
         assert c.get("/api/runs/growing/samples.png", params={"n": 2}).status_code == 200
 
 
+def test_a_run_that_goes_on_training_is_opened_again_when_its_weights_change(served_runs, tmp_path, mnist,
+                                                                              monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from genlab.apps.explore import Explorer
+    from genlab.serve import app as served
+    from tests.conftest import MeanJudge
+
+    monkeypatch.setattr(served, "REOPEN_AFTER", 0.0)         # look at the weights on every request
+    folder = tmp_path / "going-on"
+    shutil.copytree(served_runs["vae"], folder)
+    opened = []
+
+    def open_run(path, name):
+        opened.append(name)
+        return Explorer.open(path, name=name, judge=MeanJudge(mnist[0]))
+
+    app = served.create_app({"going-on": open_run(folder, "going-on")}, {"going-on": folder}, open_run=open_run)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        before = c.post("/api/runs/going-on/decode.png", json={"code": [0.5, -0.5]}).content
+        assert c.post("/api/runs/going-on/decode.png", json={"code": [0.5, -0.5]}).content == before
+        assert opened == ["going-on"]                          # unchanged weights: not opened again
+        # the next epoch writes new weights (here: the same ones scaled)
+        from genlab.io import load_tensors, save_tensors
+
+        state = load_tensors(folder / "model.safetensors")
+        save_tensors({k: v * 1.5 if v.is_floating_point() else v for k, v in state.items()}, folder / "model.safetensors")
+        after = c.post("/api/runs/going-on/decode.png", json={"code": [0.5, -0.5]}).content
+        assert opened == ["going-on", "going-on"] and after != before
+
+
 # ------------------------------------------------------------------------------ toy GAN
 
 def test_toy_gan_plays_and_keeps_eight_games(client):

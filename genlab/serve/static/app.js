@@ -125,7 +125,10 @@
 
   function labelName(info, y) {
     if (y === null || y === undefined) return "";
-    const names = info && info.labels && info.labels.names;
+    // the data's class names (folder names) name every label; a conditional model's label space too
+    // (never a categorical code's values: InfoGAN's c1 is no class)
+    const labels = info && info.labels;
+    const names = labels ? labels.names || (labels.kind === "classes" ? info.class_names : null) : info && info.class_names;
     return names && names[y] !== undefined ? String(names[y]) : String(y);
   }
 
@@ -168,7 +171,7 @@
     select.append(el("option", { value: "", text: "any" }));
     for (let y = 0; y < info.labels.size; y++) {
       const name = labelName(info, y);
-      select.append(el("option", { value: name, text: name }));
+      select.append(el("option", { value: String(y), text: name }));   // the number: what every model takes
     }
   }
   const labelOf = (id) => ($(id).value === "" ? null : $(id).value);
@@ -732,6 +735,11 @@
   function drawMonitor() {
     const p = G.monitor.progress;
     const metrics = (p && p.metrics) || {};
+    // a small data set logs fewer steps per epoch than the logging interval: then only epochs have points
+    const hasStep = monitorColumns(metrics, "step").group.length > 0;
+    const hasEpoch = monitorColumns(metrics, "epoch").group.length > 0;
+    $("monitor-chart").hidden = !hasStep && hasEpoch;
+    $("monitor-epoch-chart").hidden = !hasEpoch;
     const n = drawMonitorChart(metrics, "step", $("monitor-chart"), $("monitor-legend"))
       + drawMonitorChart(metrics, "epoch", $("monitor-epoch-chart"), $("monitor-epoch-legend"));
     G.monitor.points = n;
