@@ -115,6 +115,15 @@ def _diagnosed_dcgan(out: Path, mnist, root: Path) -> None:
         genlab.train(model, data, epochs=3, batch_size=32, out=out, progress=False, data_info={"spec": "mnist5k"})
 
 
+def _binary(name: str, out: Path, **config) -> None:
+    """An autoregressive model trained one epoch on 200 binarised digits (mnist5k-bin)."""
+    import genlab
+
+    data = genlab.load_data("mnist5k-bin", "train").subset(range(0, 4000, 20))
+    model = genlab.create(name, data=data, **config)
+    genlab.train(model, data, epochs=1, batch_size=50, out=out, progress=False, data_info={"spec": "mnist5k-bin"})
+
+
 def _paired(out: Path, name: str, info: dict, **config) -> None:
     """A paired-task run (``info``: its data entry with the task) trained one epoch on 64 pairs."""
     import warnings
@@ -147,6 +156,7 @@ RECIPES = {
     "infogan": _train("infogan", 20, batch_size=50, cat_embed_dim=4, **TINY_GAN),
     "dcgan-diagnosed": _diagnosed_dcgan,
     "dae": _train("dae", 10, latent_dim=8),
+    "pixelcnn": lambda out, mnist, root: _binary("pixelcnn", out, width=8, blocks=1),
     "unet-inpaint": lambda out, mnist, root: _paired(out, "unet", {"spec": "mnist5k", "task": "inpaint:center:14"},
                                                      width=4),
 }

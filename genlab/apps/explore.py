@@ -34,7 +34,8 @@ from .latent import class_decoder
 from .latent import interpolate as latent_interpolate
 from .needs import capability
 
-PANELS = ("samples", "map", "sliders", "interpolate", "draw", "quiz")   # per-run panels, in page order
+PANELS = ("samples", "map", "sliders", "interpolate", "draw", "complete", "quiz")   # per-run panels, in page order
+COMPLETIONS = 8          # the most completions drawn per request (each is a pixel-by-pixel sampling)
 MAP_METHODS = ("auto", "latent", "pca", "tsne")
 MAX_SIDE = 1024          # the largest drawn or uploaded picture accepted, per side
 NEIGHBOURS = 8           # training images shown beside a drawing
@@ -222,6 +223,15 @@ class Explorer:
             return f"drawings feed models of 1 or 3 channels; {m.registry_name} takes {self._input_channels()}"
         return ""
 
+    def _why_not_complete(self) -> str:
+        from ..models.autoregressive import Autoregressive
+        from .autoregressive import FAMILY
+
+        if not isinstance(self.model, Autoregressive):
+            return (f"completing an image pixel by pixel needs an autoregressive model ({FAMILY}); "
+                    f"{self.model.registry_name} is not one")
+        return ""
+
     def why_not(self) -> dict[str, str]:
         """A one-line reason for each panel of :data:`PANELS` this run does not offer."""
         reasons = {
@@ -230,6 +240,7 @@ class Explorer:
             "sliders": self._why_not_sliders(),
             "interpolate": self._need("encode", "codes of the two images") or self._need("decode", "decoding the path"),
             "draw": self._why_not_draw(),
+            "complete": self._why_not_complete(),
             "quiz": self._need("sample", "generated images to mix with real ones")
             or ("" if self.data is not None else "the quiz mixes held-out images in: " + self._data_note()),
         }
@@ -629,6 +640,25 @@ class Explorer:
             return None          # class indices per pixel, not an image
         y = translate_image(self.model, x)
         return y.float().clamp(0, 1) if y.dim() == 4 and y.shape[1] in (1, 3) else None
+
+    # ------------------------------------------------------------------------------ complete
+    def complete(self, x: Tensor, rows: int, samples: int = 4, seed: int = 0, label=None) -> dict:
+        """An autoregressive model's completions of ``x`` (1×C×H×W, a held-out image or a drawing)
+        given its top ``rows`` rows: {"original", "given" (the hidden part dimmed), "completions":
+        samples×C×H×W}. Each completion samples the hidden pixels one by one in raster order from
+        p(x_i | x_<i), the given pixels fixed (van den Oord et al. 2016's image completions)."""
+        from .autoregressive import complete_images
+
+        why = self._why_not_complete()
+        if why:
+            raise CapabilityError(why)
+        samples = _int(samples, "samples", 1, COMPLETIONS)
+        rows = _int(rows, "rows", 1, self.model.image_shape[1] - 1)
+        seed = _int(seed, "seed", 0, 2**31 - 1)
+        x = self._image(x)
+        y = None if label is None or self.model.label_space is None else self.model.labels(label, 1)
+        out = complete_images(self.model, x, rows=rows, samples=samples, y=y, seed=seed)
+        return {"original": out.original, "given": out.given, "completions": out.completions[0]}
 
     # ------------------------------------------------------------------------------ quiz
     def quiz_round(self, rng: random.Random) -> tuple[Tensor, bool]:

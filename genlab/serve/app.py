@@ -32,6 +32,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import torch
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -99,6 +100,14 @@ class InterpolateBody(Strict):
     b: Endpoint
     steps: int = Field(8, strict=True, ge=2, le=32)
     mode: Literal["linear", "spherical"] = "linear"
+
+
+class CompleteBody(Endpoint):
+    """A held-out image (index) or a picture (image) to complete given its top rows."""
+    rows: int = Field(14, strict=True, ge=1, le=4095, description="the top rows given")
+    samples: int = Field(4, strict=True, ge=1, le=8, description="completions to draw")
+    seed: int = Field(0, strict=True, ge=0, le=SEED_MAX)
+    label: Label = None
 
 
 class DrawBody(Strict):
@@ -523,6 +532,18 @@ def create_app(explorers, run_dirs, *, allowed_hosts=LOOPBACK, max_body: int = 1
                     for e, pic in zip((body.a, body.b), pictures))
             x = ex.interpolate(a, b, steps=body.steps, mode=body.mode)
         return png_answer(x, nrow=body.steps)
+
+    @app.post("/api/runs/{run}/complete.png", response_class=Response, responses=PNG_ANSWER)
+    def complete(run: Run, body: CompleteBody):
+        """An autoregressive model's completions of an image given its top rows, in one row:
+        original | given (the hidden part dimmed) | completion 1 … samples."""
+        ex = runs.explorer(run)
+        picture = decode_image(body.image) if body.image is not None else None
+        with ex.lock:
+            x = ex.held_out(body.index)[0] if picture is None else ex.as_input(picture)
+            out = ex.complete(x, rows=body.rows, samples=body.samples, seed=body.seed, label=body.label)
+        images = torch.cat([out["original"], out["given"], out["completions"]])
+        return png_answer(images, nrow=len(images))
 
     @app.post("/api/runs/{run}/draw")
     def draw(run: Run, body: DrawBody):

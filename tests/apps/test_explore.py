@@ -398,3 +398,31 @@ def test_decoding_a_point_is_fast_once_the_map_is_cached(opened):
         ex.decode_code([0.05 * i, 0.1])
         times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.05
+
+
+def test_an_autoregressive_model_completes_a_picture_given_its_top_rows():
+    data = genlab.load_data("mnist5k-bin", "test").spread(20)
+    model = genlab.create("pixelcnn", data=data, width=8, blocks=1, seed=0).eval()
+    ex = Explorer(model, data, name="tiny-pixelcnn")
+    info = ex.info()
+    assert {"samples", "complete", "quiz"} <= set(info["panels"]) and "map" not in info["panels"]
+    x = data.x[:1]
+    out = ex.complete(x, rows=14, samples=3, seed=1)
+    done = out["completions"]
+    assert done.shape == (3, 1, 28, 28) and torch.equal(out["original"], x)
+    assert torch.equal(done[:, :, :14], x[:, :, :14].expand(3, -1, -1, -1))     # the given rows are kept
+    assert set(done.unique().tolist()) <= {0.0, 1.0}                             # binarised digits stay binary
+    assert torch.equal(ex.complete(x, rows=14, samples=3, seed=1)["completions"], done)   # seeded
+    assert not torch.equal(ex.complete(x, rows=14, samples=3, seed=2)["completions"], done)
+    assert (out["given"][:, :, 14:] != x[:, :, 14:]).any()                       # the hidden part is dimmed
+    with pytest.raises(ConfigError, match="rows"):
+        ex.complete(x, rows=28)
+    with pytest.raises(ConfigError, match="samples"):
+        ex.complete(x, rows=14, samples=9)
+
+
+def test_only_autoregressive_models_complete(opened):
+    ex = opened("vae")
+    assert "autoregressive" in ex.info()["why_not"]["complete"]
+    with pytest.raises(CapabilityError, match="autoregressive"):
+        ex.complete(ex.data.x[:1], rows=14)

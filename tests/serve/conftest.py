@@ -12,14 +12,14 @@ import pytest
 from tests.conftest import MeanJudge
 
 # served run name -> the session's trained run (tests/conftest.py RECIPES)
-SERVED = {"vae": "vae", "cvae": "cvae", "dcgan": "dcgan", "dae": "dae", "unet": "unet-inpaint"}
+SERVED = {"vae": "vae", "cvae": "cvae", "dcgan": "dcgan", "dae": "dae", "unet": "unet-inpaint", "pixelcnn": "pixelcnn"}
 
 METRICS_HEADER = "epoch,step,train/loss_step,train/loss_epoch,val/loss\n"
 
 
 @pytest.fixture(scope="session")
 def served_runs(trained_runs):
-    """{name: run folder}: a 2-D vae, a cvae, a dcgan, a dae and an inpainting unet."""
+    """{name: run folder}: a 2-D vae, a cvae, a dcgan, a dae, an inpainting unet and a pixelcnn."""
     return {name: trained_runs.get(recipe) for name, recipe in SERVED.items()}
 
 

@@ -14,6 +14,7 @@ import time
 import zlib
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -75,7 +76,8 @@ ENDPOINTS = {
     ("get", "/"), ("get", "/static/{file}"), ("get", "/api/runs"), ("get", "/api/runs/{run}/samples.png"),
     ("get", "/api/runs/{run}/map"), ("get", "/api/runs/{run}/point.png"), ("get", "/api/runs/{run}/code"),
     ("post", "/api/runs/{run}/decode.png"), ("get", "/api/runs/{run}/data"),
-    ("post", "/api/runs/{run}/interpolate.png"), ("post", "/api/runs/{run}/draw"), ("get", "/api/compare"),
+    ("post", "/api/runs/{run}/interpolate.png"), ("post", "/api/runs/{run}/draw"),
+    ("post", "/api/runs/{run}/complete.png"), ("get", "/api/compare"),
     ("get", "/api/runs/{run}/quiz"), ("post", "/api/runs/{run}/quiz"), ("get", "/api/runs/{run}/monitor"),
     ("get", "/api/runs/{run}/preview.png"), ("get", "/api/runs/{run}/events"), ("post", "/api/toygan"),
     ("post", "/api/toygan/{game}/step"), ("get", "/api/toygan/{game}"), ("get", "/api/toygan/options"),
@@ -104,7 +106,7 @@ def test_page_and_its_files(client):
 
 def test_runs_lists_every_served_run_with_its_panels(client):
     runs = {r["name"]: r for r in client.get("/api/runs").json()["runs"]}
-    assert list(runs) == ["vae", "cvae", "dcgan", "dae", "unet", "training"]
+    assert list(runs) == ["vae", "cvae", "dcgan", "dae", "unet", "pixelcnn", "training"]
     vae = runs["vae"]
     assert vae["model"] == "vae" and vae["latent_dim"] == 2 and vae["image_shape"] == [1, 28, 28]
     assert {"samples", "map", "sliders", "interpolate", "draw", "quiz"} <= set(vae["panels"])
@@ -115,8 +117,30 @@ def test_runs_lists_every_served_run_with_its_panels(client):
     # still in its first epoch: served for its monitor only, every panel says why not
     training = runs["training"]
     assert training["panels"] == [] and training["monitor"] is True and training["model"] == "vae"
-    assert set(training["why_not"]) == {"samples", "map", "sliders", "interpolate", "draw", "quiz"}
+    assert set(training["why_not"]) == {"samples", "map", "sliders", "interpolate", "draw", "complete", "quiz"}
     assert "epoch" in training["why_not"]["samples"]
+
+
+def test_complete_an_image_given_its_top_rows(client):
+    body = {"index": 3, "rows": 14, "samples": 3, "seed": 1}
+    r = client.post("/api/runs/pixelcnn/complete.png", json=body)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert png_size(r.content) == (5 * CELL + 2, CELL + 2)          # original | given | 3 completions
+    assert client.post("/api/runs/pixelcnn/complete.png", json=body).content == r.content   # seeded
+    with Image.open(io.BytesIO(r.content)) as im:
+        row = np.asarray(im.convert("L"))
+    cells = [row[2:30, 2 + k * CELL:30 + k * CELL] for k in range(5)]           # original, given, 3 samples
+    for done in cells[2:]:
+        assert np.array_equal(done[:14], cells[0][:14])                         # the given rows are kept
+    assert len({done.tobytes() for done in cells[2:]}) > 1                     # and the rest sampled
+    drawn = client.post("/api/runs/pixelcnn/complete.png", json={"image": as_uri(drawn_digit()), "rows": 10,
+                                                                 "samples": 2})
+    assert drawn.status_code == 200 and png_size(drawn.content) == (4 * CELL + 2, CELL + 2)
+    assert "autoregressive" in one_line_400(client.post("/api/runs/vae/complete.png", json=body))
+    for bad in ({"rows": 14}, {"index": 3, "image": as_uri(drawn_digit())}, {"index": 3, "samples": 9},
+                {"index": 3, "rows": 0}, {"index": 3, "rows": "14"}):
+        assert client.post("/api/runs/pixelcnn/complete.png", json=bad).status_code == 422, bad
+    assert "rows" in one_line_400(client.post("/api/runs/pixelcnn/complete.png", json={"index": 3, "rows": 28}))
 
 
 # ------------------------------------------------------------------------------ samples, map, sliders

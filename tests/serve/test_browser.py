@@ -175,6 +175,42 @@ def test_a_drawn_stroke_is_reconstructed_and_marked_on_the_map(page, live_server
     assert page.watch.problems() == []
 
 
+def test_an_uploaded_picture_is_reconstructed(page, live_server):
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (64, 64), 0)
+    ImageDraw.Draw(picture).ellipse([14, 8, 50, 56], outline=255, width=6)     # a "0", as a file
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    open_page(page, live_server, "vae", "draw")
+    page.set_input_files("#draw-upload", files=[{"name": "zero.png", "mimeType": "image/png",
+                                                  "buffer": buffer.getvalue()}])
+    page.wait_for_function("!!window.genlab.drawPoint")
+    wait_image(page, "#draw-reconstruction")
+    assert page.evaluate("window.genlab.drawImage").startswith("data:image/png;base64,")   # the file as sent
+    # the picture is shown on the canvas: its centre column holds the ring's white pixels
+    lit = page.evaluate("""() => { const c = document.querySelector('#draw-canvas');
+        const d = c.getContext('2d').getImageData(c.width / 2, 0, 1, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; }""")
+    assert lit > 0
+    assert page.watch.problems() == []
+
+
+def test_an_autoregressive_run_completes_an_image(page, live_server):
+    open_page(page, live_server, "pixelcnn", "complete")
+    tabs = page.eval_on_selector_all("#tabs button.run", "bs => bs.map(b => b.dataset.tab)")
+    assert "complete" in tabs and "map" not in tabs
+    page.fill("#complete-samples", "3")
+    page.click("#complete-go")
+    wait_image(page, "#complete-img")
+    w, h = page.eval_on_selector("#complete-img", "i => [i.naturalWidth, i.naturalHeight]")
+    assert (w, h) == (5 * 30 + 2, 30 + 2)                       # original, given, 3 completions
+    assert page.inner_text("#complete-status") == ""
+    assert page.watch.problems() == []
+
+
 def test_interpolation_strip_appears(page, live_server):
     open_page(page, live_server, "vae", "interpolate")
     page.wait_for_function("document.querySelectorAll('#interp-a option').length > 1")

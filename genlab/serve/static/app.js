@@ -14,9 +14,9 @@
     toy: { options: null, id: null, state: null, playing: false },
   });
 
-  const RUN_PANELS = ["samples", "map", "sliders", "interpolate", "draw", "quiz"];
+  const RUN_PANELS = ["samples", "map", "sliders", "interpolate", "draw", "complete", "quiz"];
   const TITLES = {
-    samples: "Samples", map: "Latent map", sliders: "Sliders", interpolate: "Interpolate", draw: "Draw",
+    samples: "Samples", map: "Latent map", sliders: "Sliders", interpolate: "Interpolate", draw: "Draw", complete: "Complete",
     quiz: "Real or generated?", compare: "Compare", monitor: "Training monitor", toygan: "Toy GAN",
   };
   // Tableau's 10 categorical colours: distinguishable, and the usual palette for digit scatters
@@ -505,6 +505,49 @@
     setImg($("interp-strip"), uri, Math.min(900, steps * 28 * 3));
   }
 
+  // ------------------------------------------------------------------ complete (autoregressive models)
+
+  function fillCompleteSource() {
+    const s = $("complete-source"), keep = s.value;
+    s.innerHTML = "";
+    const n = Math.min(G.info.n_held_out || 0, 1000);
+    for (const i of [0, 1, 2, 3, 4, 5, 6, 7].map((k) => Math.floor((k * n) / 8)).filter((v, j, a) => n && a.indexOf(v) === j))
+      s.append(el("option", { value: String(i), text: `held-out #${i}` }));
+    const d = el("option", { value: "drawing", text: "my drawing" });
+    if (!G.drawImage) d.disabled = true;
+    s.append(d);
+    if ([...s.options].some((o) => o.value === keep && !o.disabled)) s.value = keep;
+  }
+
+  ENTER.complete = async () => {
+    const h = (G.info.image_shape || [1, 28, 28])[1];
+    const rows = $("complete-rows");
+    rows.max = String(h - 1);
+    if (Number(rows.value) > h - 1) rows.value = String(Math.floor(h / 2));
+    $("complete-rows-value").textContent = rows.value;
+    fillCompleteSource();
+  };
+
+  let completeSeq = 0;
+  async function complete() {
+    const seq = ++completeSeq, gen = G.gen;
+    const source = $("complete-source").value;
+    const body = {
+      rows: Number($("complete-rows").value),
+      samples: Math.min(8, Math.max(1, Math.floor(Number($("complete-samples").value) || 4))),
+      seed: Math.max(0, Math.floor(Number($("complete-seed").value) || 0)),
+    };
+    if (source === "drawing" && G.drawImage) body.image = G.drawImage; else body.index = Number(source) || 0;
+    $("complete-status").textContent = "sampling pixel by pixel…";
+    try {
+      const uri = await postImage(runPath("complete.png"), body);
+      if (seq !== completeSeq || gen !== G.gen) return;
+      setImg($("complete-img"), uri, 112 * (2 + body.samples));
+    } finally {
+      if (seq === completeSeq) $("complete-status").textContent = "";
+    }
+  }
+
   // ------------------------------------------------------------------ draw
 
   function clearDrawCanvas() {
@@ -535,11 +578,33 @@
       drawing = false;
       G.drawImage = c.toDataURL("image/png");
       if (G.gallery) fillInterpSelects();
+      fillCompleteSource();
       $("draw-status").textContent = "asking the model…";
       submitDrawing(G.drawImage);
     };
     c.addEventListener("pointerup", end);
     c.addEventListener("pointercancel", end);
+  }
+
+  // an uploaded picture: shown on the canvas (fitted, on black), sent as the file itself (its colours kept)
+  const MAX_UPLOAD = 1000000;
+  async function uploadPicture(file) {
+    if (!file) return;
+    if (file.size > MAX_UPLOAD) throw new ApiError(`${file.name} is ${Math.round(file.size / 1024)} KB; pictures up to 1 MB are accepted`, 413);
+    const uri = await blobToDataURL(file);
+    const img = new Image();
+    await new Promise((resolve, reject) => { img.onload = resolve; img.onerror = () => reject(new ApiError(`${file.name} is not a picture the browser can read`, 400)); img.src = uri; });
+    const c = $("draw-canvas"), ctx = c.getContext("2d");
+    clearDrawCanvas();
+    const k = Math.min(c.width / img.naturalWidth, c.height / img.naturalHeight);
+    const w = img.naturalWidth * k, h = img.naturalHeight * k;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, (c.width - w) / 2, (c.height - h) / 2, w, h);
+    G.drawImage = uri;
+    if (G.gallery) fillInterpSelects();
+    fillCompleteSource();
+    $("draw-status").textContent = "asking the model…";
+    submitDrawing(uri);
   }
 
   const submitDrawing = latestWins(async (image) => {
@@ -945,9 +1010,17 @@
     $("interp-go").addEventListener("click", guard(interpolate));
     // draw
     setupDrawing();
+    $("draw-upload").addEventListener("change", guard(async (e) => {
+      const file = e.target.files && e.target.files[0];
+      e.target.value = "";          // the same file can be chosen again
+      await uploadPicture(file);
+    }));
+    $("complete-go").addEventListener("click", guard(complete));
+    $("complete-rows").addEventListener("input", () => { $("complete-rows-value").textContent = $("complete-rows").value; });
     $("draw-clear").addEventListener("click", () => {
       clearDrawCanvas();
       G.drawImage = null; G.drawPoint = null; G.draw = null;
+      fillCompleteSource();
       for (const id of ["draw-reconstruction", "draw-noisy", "draw-cleaned", "draw-translated"]) $(id).removeAttribute("src");
       ["draw-noisy-fig", "draw-cleaned-fig", "draw-translated-fig"].forEach((id) => ($(id).hidden = true));
       $("draw-judge").textContent = ""; $("draw-neighbours").innerHTML = ""; $("draw-status").textContent = "";
