@@ -259,7 +259,11 @@
     if (seq !== samplesSeq || gen !== G.gen) return;   // an older answer arriving late
     setImg($("samples-img"), uri, 520);
   }
-  ENTER.samples = async () => { if (!$("samples-img").getAttribute("src")) await loadSamples(); };
+  ENTER.samples = async () => {
+    const pixels = (G.info.panels || []).includes("complete");     // autoregressive: no code, pixel by pixel
+    $("samples-explain-latent").hidden = pixels; $("samples-explain-pixels").hidden = !pixels;
+    if (!$("samples-img").getAttribute("src")) await loadSamples();
+  };
 
   // ------------------------------------------------------------------ latent map
 
