@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import datetime
+import io
 import json
 import os
 import random

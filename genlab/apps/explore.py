@@ -95,7 +95,7 @@ def frame_digit(image, size: tuple[int, int], require_dark_border: bool = True, 
     total = b.sum()
     ys, xs = np.mgrid[0:b.shape[0], 0:b.shape[1]]
     cy, cx = (ys * b).sum() / total, (xs * b).sum() / total
-    left = int(round(w / 2 - cx - 0.5)), int(round(h / 2 - cy - 0.5))
+    left = round(float(w / 2 - cx - 0.5)), round(float(h / 2 - cy - 0.5))
     left = (min(max(left[0], 0), w - ink.size[0]), min(max(left[1], 0), h - ink.size[1]))
     out = Image.new("L", (w, h), 0)
     out.paste(ink, left)
