@@ -66,7 +66,9 @@ def is_binary(x: Tensor) -> bool:
 @dataclass(repr=False)
 class ImageData:
     """Images ``x`` (N×C×H×W float in [0,1]), optional labels ``y`` (N, long), optional paired
-    ``target`` images and segmentation ``mask`` (N×H×W, long).
+    ``target`` images and segmentation ``mask`` (N×H×W, long); for unpaired translation the
+    ``domain`` of each image (N, long: an index into ``meta["domains"]``, the domains' names), and
+    for multi-domain translation its ``attributes`` (N×K float 0/1, named by ``meta["attributes"]``).
 
     ``x`` may also be given as uint8 (scaled to [0, 1]), as a numpy array, or as N×H×W grey
     images; channels-last, other ranks and floats outside [0, 1] are refused (:func:`as_images`)."""
@@ -78,6 +80,8 @@ class ImageData:
     classes: list[str] | None = None
     name: str = ""
     meta: dict = field(default_factory=dict)
+    domain: Tensor | None = None
+    attributes: Tensor | None = None
 
     def __post_init__(self):
         self.x = as_images(self.x)
@@ -85,6 +89,12 @@ class ImageData:
             self.y = torch.from_numpy(self.y)
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError(f"ImageData has {len(self.x)} images but {len(self.y)} labels; give one label per image")
+        for name in ("domain", "attributes"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                setattr(self, name, value := torch.from_numpy(value))
+            if value is not None and len(value) != len(self.x):
+                raise DataError(f"ImageData has {len(self.x)} images but {len(value)} {name} entries; give one per image")
 
     def __repr__(self) -> str:
         n, shape = len(self.x), "×".join(str(d) for d in self.x.shape[1:])
@@ -117,6 +127,7 @@ class ImageData:
         # already checked: a copy with the rows picked, without validating the images again
         out = copy.copy(self)
         out.x, out.y, out.target, out.mask = pick(self.x), pick(self.y), pick(self.target), pick(self.mask)
+        out.domain, out.attributes = pick(self.domain), pick(self.attributes)
         out.meta = dict(self.meta)   # the subset's own dict: changing one's meta leaves the other's alone
         return out
 
@@ -127,7 +138,8 @@ class ImageData:
 
     def dataset(self) -> TensorBatches:
         kind = BernoulliBatches if self.redraws else TensorBatches
-        return kind(x=self.x, y=self.y, target=self.target, mask=self.mask)
+        return kind(x=self.x, y=self.y, target=self.target, mask=self.mask, domain=self.domain,
+                    attributes=self.attributes)
 
     def loader(self, batch_size: int, shuffle: bool = True, drop_last: bool = False, seed: int = 0):
         return tensor_loader(self.dataset(), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
