@@ -337,13 +337,15 @@ class Player:
 class LabelSpace:
     """What the ``y`` of a model's capabilities is: declared once by the model.
 
-    ``kind``: "classes" (a class it is conditioned on: cvae, cgan, acgan) or "code" (a
-    categorical code it draws itself, learned without labels: infogan's c1). ``size`` values
+    ``kind``: "classes" (a class it is conditioned on: cvae, cgan, acgan), "code" (a
+    categorical code it draws itself, learned without labels: infogan's c1), "domains" (the target
+    domain of an unpaired translation: cyclegan) or "attributes" (the target attributes of a
+    multi-domain translation, several at once: stargan, whose ``y`` is N×K 0/1). ``size`` values
     0…size−1; ``meaning`` names them in messages ("digit class", "categorical code c1");
     ``names`` optional display names, one per value.
     """
 
-    kind: Literal["classes", "code"]
+    kind: Literal["classes", "code", "domains", "attributes"]
     size: int
     meaning: str = "class"
     names: tuple[str, ...] | None = None
