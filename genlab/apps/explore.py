@@ -638,6 +638,9 @@ class Explorer:
             return colorize_image(self.model, x).float().cpu().clamp(0, 1)
         if name == "segment":
             return None          # class indices per pixel, not an image
+        space = self.model.label_space
+        if space is not None and space.kind == "attributes":
+            return None          # a multi-domain translation needs target attributes a drawing does not give
         y = translate_image(self.model, x)
         return y.float().clamp(0, 1) if y.dim() == 4 and y.shape[1] in (1, 3) else None
 
