@@ -420,6 +420,10 @@ def _segments(model) -> bool:
 
 
 TRANSLATED = "image-to-image outputs"
+# unpaired (cyclegan) and multi-domain (stargan) translators learn without targets: nothing to score against
+PAIRS = Need("held-out pairs", lambda model, ev: ev.real.target is not None,
+             lambda model, ev: f"needs held-out (input, target) pairs; {model.registry_name} translates without "
+                               "targets (its cycle-reconstruction error: `genlab translate RUN --data SPEC`)")
 IMAGE_OUTPUTS = Need("image outputs", lambda model, ev: not _segments(model),
                      lambda model, ev: f"needs image outputs; {model.registry_name} outputs segmentation masks "
                                        "(scored by pixel accuracy, mean IoU and Dice)")
@@ -513,16 +517,16 @@ def _judged(ev: Evaluation) -> dict:
 
 BASELINE = "baseline: "
 # "translate" first in every image-to-image metric: other models get one n/a line for all four
-declare_metric(Metric("seg", _segmentation, ("translate", capability("segment", "segmentation masks")), TRANSLATED, {
+declare_metric(Metric("seg", _segmentation, ("translate", PAIRS, capability("segment", "segmentation masks")), TRANSLATED, {
     "pixel_accuracy": Name("pixel accuracy", HIGHER, "share of pixels given their class"),
     "mean_iou": Name("mean IoU", HIGHER, "Jaccard TP/(TP+FP+FN), mean over classes"),
     "dice": Name("Dice", HIGHER, "2TP/(2TP+FP+FN), mean over classes")}, title="segmentation scores"))
-declare_metric(Metric("restore", _restoration, ("translate", IMAGE_OUTPUTS), TRANSLATED, {
+declare_metric(Metric("restore", _restoration, ("translate", PAIRS, IMAGE_OUTPUTS), TRANSLATED, {
     "psnr": Name("PSNR", HIGHER, "dB"), "ssim": Name("SSIM", HIGHER, "1 = identical"),
     "mse": Name("MSE", LOWER, "per pixel"),
     "hole_psnr": Name("hole PSNR", HIGHER, "dB, over the missing pixels only")},
     title="restoration (outputs vs targets)"))
-declare_metric(Metric("baseline", _baseline, ("translate", IMAGE_OUTPUTS, TRIVIAL), TRANSLATED, {
+declare_metric(Metric("baseline", _baseline, ("translate", PAIRS, IMAGE_OUTPUTS, TRIVIAL), TRANSLATED, {
     "bicubic_psnr": Name("bicubic PSNR", "", BASELINE + "the input upsampled bicubically, dB"),
     "bicubic_ssim": Name("bicubic SSIM", "", BASELINE + "the input upsampled bicubically"),
     "nearest_psnr": Name("nearest PSNR", "", BASELINE + "the input upsampled by pixel repetition, dB"),
@@ -531,7 +535,7 @@ declare_metric(Metric("baseline", _baseline, ("translate", IMAGE_OUTPUTS, TRIVIA
     "input_psnr": Name("input PSNR", "", BASELINE + "the input itself, dB"),
     "input_ssim": Name("input SSIM", "", BASELINE + "the input itself")},
     title="trivial baseline"))
-declare_metric(Metric("judged", _judged, ("translate", IMAGE_OUTPUTS, KNOWN_TASK, JUDGE_LABELS), TRANSLATED, {
+declare_metric(Metric("judged", _judged, ("translate", PAIRS, IMAGE_OUTPUTS, KNOWN_TASK, JUDGE_LABELS), TRANSLATED, {
     "judged_as_source": Name("judged as the source's class", HIGHER, "share of outputs, by the judge"),
     "output_fid": Name("output FID (judge)", LOWER, "judge features of outputs vs held-out targets")},
     title="judged outputs"))

@@ -187,14 +187,14 @@ def output_paths(out: str | Path | None, default: Path, overwrite: bool, *suffix
     return [path, *companions]
 
 
-def _save_native(image: Tensor, path: Path) -> None:
+def save_native(image: Tensor, path: Path) -> None:
     """One 1×C×H×W image at its own size (no padding, no enlarging)."""
     from ..png import save_image, to_pil
 
     save_image(to_pil(image[0].permute(1, 2, 0).numpy(), scale=1), path)
 
 
-def _save_side_by_side(images: list[Tensor], labels: list[str], path: Path) -> None:
+def save_side_by_side(images: list[Tensor], labels: list[str], path: Path) -> None:
     """1×C×H×W images of one size in one labelled row."""
     from ..png import labelled_grid, save_image
 
@@ -394,8 +394,8 @@ def translate_file(model, path: str | Path, out: str | Path, degrade: bool = Fal
         figures["line"] = _figures_line(s)
     figures.update(input_size=list(x.shape[-2:]), output_size=list(size))
     main, alone = out, out.with_name(f"{out.stem}-output.png")
-    _save_side_by_side(images, labels, main)
-    _save_native(images[1], alone)
+    save_side_by_side(images, labels, main)
+    save_native(images[1], alone)
     figures["written"] = [str(main), str(alone)]
     return figures
 
@@ -424,7 +424,7 @@ def segment_file(model, path: str | Path, out: str | Path, alpha: float = 0.5,
     counts = torch.bincount(mask.flatten(), minlength=k).double()
     share = {names[i] if i < len(names) else str(i): float(counts[i] / counts.sum()) for i in range(k)}
     mask_path = Path(mask_out) if mask_out is not None else out.with_name(f"{out.stem}-mask.png")
-    _save_native(overlay(x, mask, alpha), out)
+    save_native(overlay(x, mask, alpha), out)
     save_image(Image.fromarray(mask[0].to(torch.uint8).numpy(), mode="L"), mask_path)
     return {"model": model.registry_name, "image": str(path), "size": list(x.shape[-2:]), "alpha": alpha,
             "share": share, "written": [str(out), str(mask_path)]}
@@ -468,8 +468,8 @@ def superres_file(model, path: str | Path, out: str | Path, scale: int | None = 
             y = translate_image(model, y).clamp(0, 1)
     bicubic = upsample_baselines(x, total)["bicubic"]
     bicubic_path = Path(bicubic_out) if bicubic_out is not None else out.with_name(f"{out.stem}-bicubic.png")
-    _save_native(y, out)
-    _save_native(bicubic, bicubic_path)
+    save_native(y, out)
+    save_native(bicubic, bicubic_path)
     return {"model": model.registry_name, "image": str(path), "scale": total, "passes": steps,
             "input_size": list(x.shape[-2:]), "output_size": list(y.shape[-2:]),
             "written": [str(out), str(bicubic_path)]}
@@ -493,8 +493,8 @@ def inpaint_file(model, path: str | Path, out: str | Path, box=None, mask: str |
     with seeded(model, 0):
         completed = translate_image(model, x)
     completed_path = Path(completed_out) if completed_out is not None else out.with_name(f"{out.stem}-completed.png")
-    _save_side_by_side([_input_picture(model, x, size), completed], ["input with hole", "completed"], out)
-    _save_native(completed, completed_path)
+    save_side_by_side([_input_picture(model, x, size), completed], ["input with hole", "completed"], out)
+    save_native(completed, completed_path)
     return {"model": model.registry_name, "image": str(path), "size": list(size),
             "hole_pixels": int(hole.sum()), "hole_share": float(hole.float().mean()),
             "written": [str(out), str(completed_path)]}
@@ -528,8 +528,8 @@ def colorize_file(model, path: str | Path, out: str | Path, colorized_out: str |
         labels.append("original")
         figures["psnr_vs_original"] = psnr(rgb, x)
     colorized_path = Path(colorized_out) if colorized_out is not None else out.with_name(f"{out.stem}-colorized.png")
-    _save_side_by_side(images, labels, out)
-    _save_native(rgb, colorized_path)
+    save_side_by_side(images, labels, out)
+    save_native(rgb, colorized_path)
     figures["written"] = [str(out), str(colorized_path)]
     return figures
 

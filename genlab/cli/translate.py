@@ -36,14 +36,29 @@ def add_parser(sub) -> None:
                                    "run's task to it first and compares with the file) and write input | output "
                                    "(| target). Without it, translate held-out pairs (the run's own, or --data made "
                                    "into pairs by the run's task), write translate.png (rows input / output / "
-                                   "target) and translate.json (PSNR/SSIM, or IoU/Dice for masks).")
+                                   "target) and translate.json (PSNR/SSIM, or IoU/Dice for masks). "
+                                   "Unpaired runs: a cyclegan run translates to the domain --to names, a stargan run "
+                                   "to the attributes --domains names; both write input | translated | translated "
+                                   "back (for --image, or rows of held-out images) and print the "
+                                   "cycle-reconstruction error mean |back − input|.")
     add_run(p)
     p.add_argument("--image", default=None, metavar="FILE", help="a PNG/JPEG file to translate (at its own size)")
     p.add_argument("--degrade", action="store_true",
                    help="with --image: apply the run's task to the file first (the file is then the target)")
+    p.add_argument("--to", default=None, metavar="DOMAIN",
+                   help="cyclegan runs: the target domain, by name or number; the images are taken from the other "
+                        "domain (held-out images without domains all are). Default: the second domain (A → B) "
+                        "for --image, both directions for held-out images")
+    p.add_argument("--domains", default=None, metavar="ATTRS",
+                   help="stargan runs (required): the target attributes, comma-separated names, at most one per "
+                        "group (e.g. thick,inverted); the groups not named keep each image's own value")
+    p.add_argument("--source", default=None, metavar="ATTRS",
+                   help="stargan runs with --image: the file's own attributes, for the groups --domains does not "
+                        "name and for the way back (default: as the run's attribute classifier reads the file)")
     add_data(p)
-    add_n(p, 16, "pairs shown in translate.png")
-    p.add_argument("--n-eval", type=int, default=500, help="held-out pairs scored")
+    add_n(p, 16, "pairs shown in translate.png (unpaired runs: images per direction)")
+    p.add_argument("--n-eval", type=int, default=500,
+                   help="held-out pairs scored (unpaired runs: images per direction for the cycle error)")
     add_out(p, None, "with --image: a PNG file (default RUN/translate/STEM.png; STEM-output.png beside it); "
                      "otherwise a folder (default RUN/translate)")
     add_overwrite(p, "replace an existing --out file, or write into a non-empty --out folder")
@@ -113,6 +128,7 @@ def run_translate(args) -> int:
         translation_data,
         translator,
     )
+    from ..apps.unpaired import check_targets, unpaired_kind
     from ..errors import ConfigError
 
     positive(args.n, "--n")
@@ -123,6 +139,9 @@ def run_translate(args) -> int:
         raise ConfigError("give either --image FILE or --data SPEC, not both")
     model = load(args.run)
     translator(model)
+    if unpaired_kind(model) is not None:
+        return _run_unpaired(args, model)
+    check_targets(model, args.to, args.domains, args.source)   # pix2pix, unet, …: no target to name
     if args.image:
         out, _ = _paths(args, "translate", "output")
         f = translate_file(model, args.image, out, degrade=args.degrade, seed=args.seed)
@@ -134,6 +153,40 @@ def run_translate(args) -> int:
     out = output_folder(args.out, Path(args.run) / "translate", args.overwrite)
     f = translate_data(model, data, out, n_show=args.n, n_eval=args.n_eval, seed=args.seed)
     print(f"{f['model']} ({f['task']}) on {f['n']} held-out pairs of {f['data']}: {f['line']}")
+    print(f"wrote {out}/ (translate.png, translate.json)")
+    return 0
+
+
+def _run_unpaired(args, model) -> int:
+    """cyclegan (--to) and stargan (--domains) runs: input | translated | back, and the cycle error."""
+    from ..apps.common import output_folder
+    from ..apps.unpaired import (
+        check_targets,
+        unpaired_data,
+        unpaired_file,
+        unpaired_grid,
+    )
+    from ..errors import ConfigError
+
+    if args.degrade:
+        raise ConfigError(f"--degrade applies a paired task to the file, but a {model.registry_name} run has no task "
+                          "(it translates unpaired images); drop --degrade")
+    check_targets(model, args.to, args.domains, args.source, image=bool(args.image))   # before any file is written
+    if args.image:
+        out, _ = _paths(args, "translate", "output")
+        f = unpaired_file(model, args.image, out, to=args.to, domains=args.domains, source=args.source,
+                          seed=args.seed)
+        (h, w) = f["size"]
+        resized = f" (resized from {f['resized_from'][1]}×{f['resized_from'][0]})" if "resized_from" in f else ""
+        print(f"{args.image} ({f['direction']}, {w}×{h}{resized}): cycle-reconstruction error "
+              f"{f['cycle_error']:.4f} (mean |back − input|)")
+        _wrote(f["written"])
+        return 0
+    data = unpaired_data(model, args.data, to=args.to)
+    out = output_folder(args.out, Path(args.run) / "translate", args.overwrite)
+    f = unpaired_grid(model, data, out, n=args.n, to=args.to, domains=args.domains, n_eval=args.n_eval,
+                      seed=args.seed)
+    print(f"{f['model']} on held-out images of {f['data']}: {f['line']}")
     print(f"wrote {out}/ (translate.png, translate.json)")
     return 0
 

@@ -43,6 +43,25 @@ SOURCES = {
     },
 }
 
+# The unpaired sets of the CycleGAN repository (Zhu et al. 2017), one zip each holding NAME/trainA, trainB,
+# testA, testB; name -> the names of domains A and B. No checksums are published for them: the SHA-256
+# seen on first download is recorded and enforced afterwards.
+CYCLEGAN = {
+    "horse2zebra": ("horse", "zebra"),
+    "apple2orange": ("apple", "orange"),
+    "summer2winter_yosemite": ("summer", "winter"),
+    "monet2photo": ("monet", "photo"),
+    "cezanne2photo": ("cezanne", "photo"),
+    "ukiyoe2photo": ("ukiyoe", "photo"),
+    "vangogh2photo": ("vangogh", "photo"),
+    "iphone2dslr_flower": ("iphone", "dslr"),
+    "maps": ("aerial", "map"),
+}
+CYCLEGAN_MIRRORS = ["https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/",
+                    "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/"]
+SOURCES.update({f"cyclegan-{name}": {"mirrors": CYCLEGAN_MIRRORS, "files": {f"{name}.zip": None}}
+                for name in CYCLEGAN})
+
 CLASSES = {
     "mnist": [str(d) for d in range(10)],
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

@@ -48,6 +48,15 @@ DATASETS = {
     "folder:PATH": "image files, one sub-folder per class or flat; every 5th file per class is test (--image-size N)",
     "paired:DIR_IN,DIR_OUT": "aligned pairs: inputs in DIR_IN, targets under the same file names in DIR_OUT; split as folder:",
     "codes:RUN": "the code maps of a trained vq-vae run (its data encoded): 1×h×w images of K categories, for a prior",
+    "domains:SPEC_A,SPEC_B": "two unpaired domains for translation (cyclegan): x = both specs' images, domain 0/1, each "
+                             "spec's own split; different shapes need --image-size N and --channels C",
+    "digits2mnist": "domains digits (scikit-learn's 8×8 digits upscaled to 28×28) and mnist (mnist5k); digit labels kept",
+    "grey2colour": "domains grey and colour: disjoint 32×32 crops of the colour photographs (grey stored as 3 equal "
+                   "channels); photos' split",
+    "attributes:SPEC": "SPEC's images with attribute labels for stargan: stroke thin/normal/thick (colour: tint "
+                       "none/red/blue), upright/tilted (±15–20°), plain/inverted; one seeded random value per group",
+    "cyclegan:NAME": "a CycleGAN data set (horse2zebra, monet2photo, apple2orange, summer2winter_yosemite, "
+                     "vangogh2photo, …) as two domains, downloaded once; 256×256 colour (--image-size N to shrink)",
 }
 
 SPLITS = ("train", "test", "all")
@@ -63,6 +72,12 @@ BINARISED = {"mnist5k-bin": ("mnist5k", 0.5)}
 # codes:RUN is made by the models layer (a VQ-VAE encodes the run's data); the data layer sits below it,
 # so it names the function and imports it at call time, as the registry imports genlab.models
 CODE_MAPS = {"module": "genlab.models.vqvae", "function": "code_data"}
+
+# translation data: genlab/data/domains.py builds on this module (it loads the specs of its domains), so
+# this module names its loader and imports it at call time, as codes:RUN, instead of importing it back
+DOMAIN_KINDS = ("domains", "attributes", "cyclegan")
+DOMAIN_PAIRS = ("digits2mnist", "grey2colour")
+DOMAIN_DATA = {"module": "genlab.data.domains", "function": "load_domain_spec"}
 
 
 def parse_binarize(value) -> float | str | None:
@@ -97,6 +112,9 @@ def load_data(spec: str, split: str = "train", image_size: int | tuple | None = 
     kind, _, arg = spec.partition(":")
     if kind == "codes" and arg:
         return _codes(spec, arg, split, image_size, channels, limit, task, binarize)
+    if (kind in DOMAIN_KINDS and arg) or spec in DOMAIN_PAIRS:   # translation data (DOMAIN_DATA)
+        load = getattr(importlib.import_module(DOMAIN_DATA["module"]), DOMAIN_DATA["function"])
+        return load(spec, split, image_size, channels, limit, task, binarize)
     if binarize is not None and task:
         raise ConfigError(f"--binarize and --task {task} do not combine: a task makes image-to-image pairs, "
                           "binary pixels are for likelihood models; drop one of them")
@@ -200,11 +218,11 @@ def _unknown_spec(spec: str) -> DataError:
     if is_file and ("ubyte" in path.name or path.suffix.lower() == ".idx"):
         return DataError(f"{head}; it is an IDX file: write idx:{spec}")
     if sep and arg:  # a misspelt prefix such as foldr:PATH
-        match = suggest(kind, ("idx", "npz", "folder", "paired", "codes"))
+        match = suggest(kind, ("idx", "npz", "folder", "paired", "codes", *DOMAIN_KINDS))
         if match is not None:
             return DataError(f"{head}; did you mean '{match}:{arg}'?")
     else:
-        match = suggest(spec, [*_BUILTIN, *BINARISED, *_DOWNLOADED])
+        match = suggest(spec, [*_BUILTIN, *BINARISED, *_DOWNLOADED, *DOMAIN_PAIRS])
         if match is not None:
             return DataError(f"{head}; did you mean {match!r}? (see `genlab datasets`)")
     return DataError(f"{head}; known: {', '.join(DATASETS)} (see `genlab datasets`)")

@@ -7,8 +7,10 @@ from . import sparse_coding  # noqa: F401
 from . import cvae, iwae, vqvae, wae  # noqa: F401
 from . import gan  # noqa: F401
 from . import paired  # noqa: F401
+from . import cyclegan  # noqa: F401
 from . import superres  # noqa: F401
 from . import autoregressive, nade, pixelcnn  # noqa: F401
+from . import stargan  # noqa: F401
 from .base import GenerativeModel, ModelConfig, Player
 
 __all__ = ["GenerativeModel", "ModelConfig", "Player"]

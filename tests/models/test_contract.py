@@ -81,7 +81,7 @@ def test_label_space_is_declared_and_labels_are_checked(name):
             with pytest.raises(ConfigError, match="takes no label"):
                 call(0)
         return
-    assert isinstance(space, LabelSpace) and space.kind in ("classes", "code") and space.size >= 2
+    assert isinstance(space, LabelSpace) and space.kind in ("classes", "code", "domains", "attributes") and space.size >= 2
     for capability, call in calls.items():
         with pytest.raises(ConfigError, match="0…"):
             call(space.size)                              # one past the last value
