@@ -50,7 +50,7 @@ from ..errors import ConfigError, DataError, did_you_mean
 from ..nn.stargan import StarDiscriminator, StarGenerator
 from ..registry import register
 from .base import GenerativeModel, LabelSpace, ModelConfig, Player, Range
-from .gan.game import discriminator_loss, generator_loss, gradient_penalty, linear_decay, make_optimizer
+from .gan.game import GAN, discriminator_loss, generator_loss, gradient_penalty, linear_decay, make_optimizer
 
 __all__ = ["StarGANConfig", "StarGAN", "classification_loss", "attribute_accuracy", "shuffled_targets",
            "DEFAULT_ATTRIBUTES", "DEFAULT_GROUPS"]
@@ -313,13 +313,7 @@ class StarGAN(GenerativeModel):
         return None if y is None else self.targets(y, n)
 
     # ------------------------------------------------------------------ images in and out
-    @staticmethod
-    def to_signed(x: Tensor) -> Tensor:
-        return x * 2 - 1
-
-    @staticmethod
-    def to_unit(x: Tensor) -> Tensor:
-        return ((x + 1) / 2).clamp(0, 1)
+    to_signed, to_unit = staticmethod(GAN.to_signed), staticmethod(GAN.to_unit)   # [0, 1] outside, [−1, 1] inside
 
     def attribute_logits(self, x: Tensor) -> Tensor:
         """D_cls's N×K logits for images ``x`` in [0, 1]."""

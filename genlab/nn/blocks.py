@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import math
+import operator
 from typing import Sequence
 
 from torch import Tensor, nn
+
+from ..errors import ConfigError
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -14,6 +17,17 @@ _ACTIVATIONS = {
     "gelu": nn.GELU,
     "linear": nn.Identity,
 }
+
+
+def whole_number(value, name: str, minimum: int, what: str) -> int:
+    """A network argument as a whole number ≥ ``minimum`` (True or 2.0 are none), else one line naming it."""
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{what}: {name} must be a whole number ≥ {minimum}, got {value!r}")
+    return number
 
 
 def activation(name: str) -> nn.Module:

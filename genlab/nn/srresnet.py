@@ -28,19 +28,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .blocks import whole_number
 from .gan import init_dcgan
 
 __all__ = ["ResidualBlock", "SRDiscriminator", "SRResNet"]
 
 
-def _count(value, name: str, minimum: int, what: str) -> int:
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)   # True is no width
-    except TypeError:
-        number = None
-    if number is None or number < minimum:
-        raise ConfigError(f"{what}: {name} must be a whole number ≥ {minimum}, got {value!r}")
-    return number
 
 
 def _stages(scale, what: str) -> int:
@@ -96,12 +89,12 @@ class SRResNet(nn.Module):
                  residual_bicubic: bool = False):
         super().__init__()
         what = "SRResNet"
-        self.in_channels = _count(in_channels, "in_channels", 1, what)
-        self.out_channels = _count(out_channels, "out_channels", 1, what)
+        self.in_channels = whole_number(in_channels, "in_channels", 1, what)
+        self.out_channels = whole_number(out_channels, "out_channels", 1, what)
         self.stages = _stages(scale, what)
         self.scale = 2 ** self.stages
-        self.blocks = _count(blocks, "blocks", 0, what)
-        self.width = width = _count(width, "width", 1, what)
+        self.blocks = whole_number(blocks, "blocks", 0, what)
+        self.width = width = whole_number(width, "width", 1, what)
         if residual_bicubic and out_channels > in_channels:
             raise ConfigError(f"{what}: residual_bicubic=True adds the upsampled input to the output, so in_channels "
                               f"({in_channels}) must be ≥ out_channels ({out_channels}); turn residual_bicubic off")
@@ -156,10 +149,10 @@ class SRDiscriminator(nn.Module):
     def __init__(self, in_channels: int, width: int = 64, blocks: int = 4, dense: int = 1024):
         super().__init__()
         what = "SRDiscriminator"
-        self.in_channels = _count(in_channels, "in_channels", 1, what)
-        width = _count(width, "width", 1, what)
-        self.blocks = _count(blocks, "blocks", 1, what)
-        dense = _count(dense, "dense", 1, what)
+        self.in_channels = whole_number(in_channels, "in_channels", 1, what)
+        width = whole_number(width, "width", 1, what)
+        self.blocks = whole_number(blocks, "blocks", 1, what)
+        dense = whole_number(dense, "dense", 1, what)
         self.widths = [width * 2 ** (i // 2) for i in range(2 * self.blocks)]   # w, w, 2w, 2w, …
         self.strides = [1, 2] * self.blocks
         layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]

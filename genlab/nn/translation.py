@@ -18,26 +18,17 @@
 """
 from __future__ import annotations
 
-import operator
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .blocks import whole_number
 from .gan import init_dcgan
 
 __all__ = ["ResnetBlock", "ResnetGenerator", "ImagePool", "max_downsamplings"]
 
 
-def _count(value, name: str, minimum: int, what: str) -> int:
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)   # True is no width
-    except TypeError:
-        number = None
-    if number is None or number < minimum:
-        raise ConfigError(f"{what}: {name} must be a whole number ≥ {minimum}, got {value!r}")
-    return number
 
 
 def _instance_norm(channels: int) -> nn.InstanceNorm2d:
@@ -60,7 +51,7 @@ class ResnetBlock(nn.Module):
 
     def __init__(self, channels: int, dropout: float = 0.0):
         super().__init__()
-        channels = _count(channels, "channels", 1, "ResnetBlock")
+        channels = whole_number(channels, "channels", 1, "ResnetBlock")
         if not 0.0 <= float(dropout) < 1.0:
             raise ConfigError(f"ResnetBlock: dropout must be in [0, 1), got {dropout!r}")
         layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _instance_norm(channels),
@@ -86,11 +77,11 @@ class ResnetGenerator(nn.Module):
                  downsamplings: int = 2, dropout: float = 0.0):
         super().__init__()
         what = "ResnetGenerator"
-        self.in_channels = _count(in_channels, "in_channels", 1, what)
-        self.out_channels = _count(out_channels, "out_channels", 1, what)
-        width = _count(width, "width", 1, what)
-        n_blocks = _count(blocks, "blocks", 0, what)
-        self.downsamplings = _count(downsamplings, "downsamplings", 0, what)
+        self.in_channels = whole_number(in_channels, "in_channels", 1, what)
+        self.out_channels = whole_number(out_channels, "out_channels", 1, what)
+        width = whole_number(width, "width", 1, what)
+        n_blocks = whole_number(blocks, "blocks", 0, what)
+        self.downsamplings = whole_number(downsamplings, "downsamplings", 0, what)
         self.multiple = 2 ** self.downsamplings
         self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7), _instance_norm(width),
                                   nn.ReLU(inplace=True))
@@ -141,7 +132,7 @@ class ImagePool:
     weights: a resumed run starts with an empty pool)."""
 
     def __init__(self, size: int = 50, generator: torch.Generator | None = None):
-        self.size = _count(size, "size", 0, "ImagePool")
+        self.size = whole_number(size, "size", 0, "ImagePool")
         self.generator = generator
         self.images: list[Tensor] = []
 

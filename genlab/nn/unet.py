@@ -22,7 +22,6 @@ it on at test time too; that is the model's choice of train/eval mode, not this 
 """
 from __future__ import annotations
 
-import operator
 from typing import Literal
 
 import torch
@@ -32,6 +31,7 @@ from torch import Tensor, nn
 from ..convmath import Layer, parse_layers
 from ..convmath import receptive_field as stack_receptive_field
 from ..errors import ConfigError
+from .blocks import whole_number
 from .gan import init_dcgan
 
 __all__ = ["UNet", "PatchDiscriminator", "PATCH_PRESETS", "layers_for_patch", "patch_layers", "patch_layer_spec",
@@ -47,14 +47,6 @@ def _choice(value, choices, name: str, what: str) -> str:
     return value
 
 
-def _count(value, name: str, minimum: int, what: str) -> int:
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)   # True is no layer count
-    except TypeError:
-        number = None
-    if number is None or number < minimum:
-        raise ConfigError(f"{what}: {name} must be a whole number ≥ {minimum}, got {value!r}")
-    return number
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -116,10 +108,10 @@ class UNet(nn.Module):
                  resize_mode: Literal["nearest", "bilinear"] = "nearest"):
         super().__init__()
         what = "UNet"
-        self.in_channels = _count(in_channels, "in_channels", 1, what)
-        self.out_channels = _count(out_channels, "out_channels", 1, what)
-        self.depth = _count(depth, "depth", 1, what)
-        width = _count(width, "width", 1, what)
+        self.in_channels = whole_number(in_channels, "in_channels", 1, what)
+        self.out_channels = whole_number(out_channels, "out_channels", 1, what)
+        self.depth = whole_number(depth, "depth", 1, what)
+        width = whole_number(width, "width", 1, what)
         self.up_mode = _choice(up, ("transpose", "resize"), "up", what)
         self.norm = _choice(norm, _NORMS, "norm", what)
         _choice(resize_mode, ("nearest", "bilinear"), "resize_mode", what)
@@ -203,7 +195,7 @@ def patch_layer_spec(layers: int) -> str:
     layers ≥ 1: ``layers`` × conv4/s2/p1, then conv4/s1/p1 twice (pix2pix's NLayerDiscriminator);
     layers = 0: the PixelGAN, conv1 three times (each pixel judged alone).
     """
-    layers = _count(layers, "layers", 0, "PatchDiscriminator")
+    layers = whole_number(layers, "layers", 0, "PatchDiscriminator")
     if layers == 0:
         return "conv1,conv1,conv1"
     return ",".join(["conv4/s2/p1"] * layers + ["conv4/s1/p1"] * 2)
@@ -242,10 +234,10 @@ class PatchDiscriminator(nn.Module):
                  norm: Literal["batch", "instance", "none"] = "batch"):
         super().__init__()
         what = "PatchDiscriminator"
-        self.in_channels = _count(in_channels, "in_channels", 1, what)
-        width = _count(width, "width", 1, what)
+        self.in_channels = whole_number(in_channels, "in_channels", 1, what)
+        width = whole_number(width, "width", 1, what)
         self.norm = _choice(norm, _NORMS, "norm", what)
-        self.layers = _count(layers, "layers", 0, what)
+        self.layers = whole_number(layers, "layers", 0, what)
         self.spec = patch_layer_spec(layers)
         self.receptive_field = receptive_field(layers)
         stack = patch_layers(layers)
