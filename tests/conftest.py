@@ -139,6 +139,23 @@ def _paired(out: Path, name: str, info: dict, **config) -> None:
         train(model, data, epochs=1, out=out, val_data=val, data_info=info, progress=False)
 
 
+def _unpaired(name: str, spec: str, n: int, **config):
+    """A translation run (cyclegan, stargan) trained one epoch on ``n`` images spread over ``spec``'s
+    training split (both domains, or every attribute); its held-out data is the spec's test split."""
+    def recipe(out: Path, mnist, root: Path) -> None:
+        import warnings
+
+        import genlab
+
+        data = genlab.load_data(spec, "train").spread(n)
+        model = genlab.create(name, data=data, seed=0, **config)
+        with warnings.catch_warnings():   # one epoch on a few dozen images warns that the run is short
+            warnings.simplefilter("ignore")
+            genlab.train(model, data, epochs=1, batch_size=16, out=out, progress=False, data_info={"spec": spec},
+                         diagnostics=False)
+    return recipe
+
+
 RECIPES = {
     # `genlab train` as a user types it (full mnist5k, held-out data, report, checkpoint)
     "cli-ae": lambda out, mnist, root: _cli("train", "ae", "--data", "mnist5k", "--epochs", 1, "--out", out,
@@ -159,6 +176,9 @@ RECIPES = {
     "pixelcnn": lambda out, mnist, root: _binary("pixelcnn", out, width=8, blocks=1),
     "unet-inpaint": lambda out, mnist, root: _paired(out, "unet", {"spec": "mnist5k", "task": "inpaint:center:14"},
                                                      width=4),
+    # tiny translators, one epoch on 48 images: digits (A) ↔ mnist (B), and 8×8 digits with attributes
+    "cyclegan": _unpaired("cyclegan", "digits2mnist", 48, width=4, blocks=1, d_width=8),
+    "stargan": _unpaired("stargan", "attributes:digits", 48, g_width=4, g_blocks=1, d_width=8, d_layers=2),
 }
 
 

@@ -541,6 +541,255 @@ declare_metric(Metric("judged", _judged, ("translate", PAIRS, IMAGE_OUTPUTS, KNO
     title="judged outputs"))
 
 
+# --------------------------------------------------------------------------- unpaired and multi-domain
+# cyclegan (two domains A, B: each direction X → Y on the held-out images of X) and stargan (each held-out
+# image to every single-group change of its own attributes); formulas in genlab.metrics.translation
+
+def _kind(model) -> str | None:
+    from .unpaired import unpaired_kind
+
+    return unpaired_kind(model)
+
+
+def _not_this_kind(wanted: str):
+    def why_not(model, ev) -> str:
+        have = _kind(model)
+        name = model.registry_name
+        if have == "domains":
+            return (f"for stargan runs (target attributes); {name} translates between two domains "
+                    "(its figures: judge-FID, label kept and cycle error per direction)")
+        if have == "attributes":
+            return (f"for cyclegan runs (two domains); {name} translates to target attributes "
+                    "(its figures: attribute accuracy, content kept and cycle error)")
+        return f"for cyclegan and stargan runs; {name} translates without a target domain or attributes"
+    return Need(f"a {wanted} translator", lambda model, ev: _kind(model) == wanted, why_not)
+
+
+TWO_DOMAINS = _not_this_kind("domains")
+TARGET_ATTRIBUTES = _not_this_kind("attributes")
+UNPAIRED = Need("a cyclegan or stargan run", lambda model, ev: _kind(model) is not None,
+                lambda model, ev: f"for cyclegan and stargan runs; {model.registry_name} translates without a target "
+                                  "domain or attributes")
+DOMAIN_DATA = Need("domains in the data", lambda model, ev: ev.real.domain is not None,
+                   lambda model, ev: f"{ev.data_spec} carries no domain per image; evaluate on domains:SPEC_A,SPEC_B "
+                                     "data of the run's domains")
+ATTRIBUTE_DATA = Need("attributes in the data", lambda model, ev: ev.real.attributes is not None,
+                      lambda model, ev: f"{ev.data_spec} carries no attributes; evaluate on attributes:SPEC data")
+TRANSLATION_DATA = Need("domains or attributes in the data",
+                        lambda model, ev: (DOMAIN_DATA if _kind(model) == "domains" else ATTRIBUTE_DATA).holds(model, ev),
+                        lambda model, ev: (DOMAIN_DATA if _kind(model) == "domains" else ATTRIBUTE_DATA).reason(model, ev))
+
+
+def domain_specs(data_spec: str) -> tuple[str, str] | None:
+    """The data specs of the two domains of ``data_spec`` whose judges can be trained (labelled images),
+    or None: digits2mnist -> (digits, mnist5k); domains:A,B -> (A, B); photographs have no labels."""
+    if data_spec == "digits2mnist":
+        return "digits", "mnist5k"
+    kind, _, arg = data_spec.partition(":")
+    if kind == "domains" and arg.count(",") == 1:
+        a, b = (p.strip() for p in arg.split(","))
+        return a, b
+    return None
+
+
+def _no_domain_judges(model, ev) -> str:
+    return (f"needs a judge of each domain, a classifier trained on its labels; {ev.data_spec}'s images have none "
+            "(photographs), so judge-FID and label preservation cannot be measured (the cycle error can)")
+
+
+DOMAIN_JUDGES = Need("a judge of each domain", lambda model, ev: domain_specs(ev.data_spec) is not None,
+                     _no_domain_judges)
+SHARED_LABELS = Need("labels of both domains", lambda model, ev: ev.real.y is not None,
+                     lambda model, ev: f"needs the source images' labels in classes the target judge knows; "
+                                       f"{ev.data_spec}'s domains do not share labelled classes")
+
+
+def _content_spec(data_spec: str) -> str | None:
+    kind, _, arg = data_spec.partition(":")
+    return arg if kind == "attributes" and arg else None
+
+
+CONTENT_JUDGE = Need("labelled source data", lambda model, ev: _content_spec(ev.data_spec) is not None
+                     and ev.real.y is not None,
+                     lambda model, ev: f"needs the source images' labels and a judge of them (attributes:SPEC of "
+                                       f"labelled SPEC); {ev.data_spec} has none")
+
+DIRECTIONS = {"ab": 1, "ba": 0}     # key: target domain (A → B translates to B)
+
+
+def _directions(ev: Evaluation) -> dict[str, dict]:
+    """Per direction (``ab``, ``ba``): the held-out inputs of the source domain, their translations,
+    the round trips and the held-out images of the target domain; computed once per evaluation."""
+    if "_directions" in ev.__dict__:
+        return ev.__dict__["_directions"]
+    from .unpaired import _domains_of, domain_names, translate_domains
+
+    names = domain_names(ev.model)
+    index = _domains_of(ev.model, ev.real, None)
+    out = {}
+    torch.manual_seed(ev.seed)
+    for key, target in DIRECTIONS.items():
+        src, dst = (index == 1 - target).nonzero().flatten(), (index == target).nonzero().flatten()
+        if len(src) == 0:
+            continue
+        x = ev.real.x[src]
+        translated, back = translate_domains(ev.model, x, target)
+        out[key] = {"source": names[1 - target], "target": names[target], "target_index": target, "x": x,
+                    "translated": translated, "back": back, "y": None if ev.real.y is None else ev.real.y[src],
+                    "real": ev.real.x[dst]}
+    ev.info["directions"] = {k: f"{d['source']} → {d['target']} ({len(d['x'])} images)" for k, d in out.items()}
+    ev.__dict__["_directions"] = out
+    return out
+
+
+def _domain_judge(ev: Evaluation, target: int):
+    """The judge of the target domain at the model's image shape (cached per evaluation)."""
+    judges = ev.__dict__.setdefault("_domain_judges", {})
+    if target not in judges:
+        spec = domain_specs(ev.data_spec)[target]
+        shape = tuple(ev.model.image_shape)
+        judges[target], info = _judge(spec, shape, max(1, len(ev.train) // 2), ev.log)
+        name = _domain_name(ev, target)
+        ev.info.setdefault("domain_judges", {})[name] = {"data": info["data"] or spec,
+                                                         "test_accuracy": info["test_accuracy"]}
+    return judges[target]
+
+
+def _domain_name(ev: Evaluation, index: int) -> str:
+    from .unpaired import domain_names
+
+    return domain_names(ev.model)[index]
+
+
+def _judge_or_skip(ev: Evaluation, metric: str, target: int):
+    try:
+        return _domain_judge(ev, target)
+    except GenlabError as exc:    # a domains:A,B spec without labels: no judge can be trained
+        ev.skipped[metric] = f"no judge of {_domain_name(ev, target)}: {str(exc).splitlines()[0]}"
+        return None
+
+
+def _domain_fid(ev: Evaluation) -> dict:
+    from ..metrics.translation import judge_fids
+
+    values = {}
+    for key, d in _directions(ev).items():
+        if len(d["real"]) < 2 or len(d["x"]) < 2:
+            ev.skipped["domain_fid"] = f"{d['source']} → {d['target']}: FID needs at least 2 images of each side"
+            continue
+        judge = _judge_or_skip(ev, "domain_fid", d["target_index"])
+        if judge is None:
+            return values
+        fids = judge_fids(judge.features_of(d["real"]), judge.features_of(d["translated"]), judge.features_of(d["x"]))
+        values.update({f"fid_{key}": fids["fid"], f"input_fid_{key}": fids["input_fid"]})
+    return values
+
+
+def _label_kept(ev: Evaluation) -> dict:
+    from ..metrics.translation import label_kept
+
+    values = {}
+    for key, d in _directions(ev).items():
+        judge = _judge_or_skip(ev, "label_kept", d["target_index"])
+        if judge is None:
+            return values
+        values[f"label_kept_{key}"] = label_kept(judge.embed(d["translated"])[1], d["y"])
+    return values
+
+
+def _stargan(ev: Evaluation) -> dict:
+    """Every held-out image translated to each single-group change of its own attributes (thin → normal,
+    thin → thick, upright → tilted, ...), the other groups kept; and back to its own attributes."""
+    if "_stargan" in ev.__dict__:
+        return ev.__dict__["_stargan"]
+    from ..metrics.translation import changed_targets
+    from .unpaired import attribute_groups, translate_attributes
+
+    groups = attribute_groups(ev.model)
+    source = ev.real.attributes.float()
+    rows, targets, requested = changed_targets(source, groups)
+    torch.manual_seed(ev.seed)
+    translated, back = translate_attributes(ev.model, ev.real.x[rows], targets, source[rows])
+    ev.info["translations"] = (f"{len(rows)}: each of {len(source)} held-out images to every other value of each "
+                               "attribute group, the other groups kept")
+    out = {"rows": rows, "targets": targets, "requested": requested, "translated": translated, "back": back,
+           "groups": groups}
+    ev.__dict__["_stargan"] = out
+    return out
+
+
+def _cycle(ev: Evaluation) -> dict:
+    from ..metrics.translation import cycle_error
+
+    if _kind(ev.model) == "attributes":
+        t = _stargan(ev)
+        return {"cycle_error": cycle_error(ev.real.x[t["rows"]], t["back"])}
+    return {f"cycle_error_{key}": cycle_error(d["x"], d["back"]) for key, d in _directions(ev).items()}
+
+
+def _attribute_accuracy(ev: Evaluation) -> dict:
+    from ..metrics import translation as tr
+    from .unpaired import attribute_names
+
+    t = _stargan(ev)
+    shape = tuple(ev.model.image_shape)
+    classifier, info = tr.get_attribute_classifier(ev.data_spec, shape, log=ev.log)
+    ev.info["attribute_classifier"] = {"data": info.get("data"), "test_accuracy": info.get("test_accuracy")}
+    groups = t["groups"]
+    read = tr.read_attributes(classifier, t["translated"], groups)
+    names = attribute_names(ev.model)
+    per = tr.per_attribute_accuracy(read, t["targets"], groups, t["requested"])
+    ev.info["attribute_accuracy"] = {names[k]: v for k, v in per.items()}
+    real = tr.read_attributes(classifier, ev.real.x, groups)
+    return {"attribute_accuracy": tr.attribute_accuracy(read, t["targets"], groups, t["requested"]),
+            "attributes_kept": tr.attributes_kept(read, t["targets"], groups, t["requested"]),
+            "attribute_accuracy_real": tr.attribute_accuracy(real, ev.real.attributes, groups)}
+
+
+def _content_kept(ev: Evaluation) -> dict:
+    from ..metrics.translation import label_kept
+
+    t = _stargan(ev)
+    spec = _content_spec(ev.data_spec)
+    judge, info = _judge(spec, tuple(ev.model.image_shape), len(ev.train), ev.log)
+    ev.info["content_judge"] = {"data": info["data"] or spec, "test_accuracy": info["test_accuracy"]}
+    y = ev.real.y
+    # as the judge reads them: the inputs carry their transforms too (inverted, tilted, thick), the reference
+    return {"content_kept": label_kept(judge.embed(t["translated"])[1], y[t["rows"]]),
+            "content_kept_inputs": label_kept(judge.embed(ev.real.x)[1], y)}
+
+
+UNPAIRED_OUTPUTS = "translations"
+declare_metric(Metric("cycle", _cycle, ("translate", UNPAIRED, TRANSLATION_DATA), UNPAIRED_OUTPUTS, {
+    "cycle_error_ab": Name("cycle error A → B → A", LOWER, "mean |F(G(a)) − a|, [0, 1] units"),
+    "cycle_error_ba": Name("cycle error B → A → B", LOWER, "mean |G(F(b)) − b|, [0, 1] units"),
+    "cycle_error": Name("cycle error", LOWER, "mean |G(G(x, c), c′) − x|, back to the own attributes")},
+    title="cycle-reconstruction error"))
+declare_metric(Metric("domain_fid", _domain_fid, ("translate", TWO_DOMAINS, DOMAIN_DATA, DOMAIN_JUDGES),
+                      UNPAIRED_OUTPUTS, {
+    "fid_ab": Name("judge-FID A → B", LOWER, "B judge's features of G(a) vs held-out B"),
+    "input_fid_ab": Name("judge-FID A as is", "", "reference: the inputs a vs held-out B"),
+    "fid_ba": Name("judge-FID B → A", LOWER, "A judge's features of F(b) vs held-out A"),
+    "input_fid_ba": Name("judge-FID B as is", "", "reference: the inputs b vs held-out A")},
+    title="judge-FID of translations"))
+declare_metric(Metric("label_kept", _label_kept, ("translate", TWO_DOMAINS, DOMAIN_DATA, DOMAIN_JUDGES, SHARED_LABELS),
+                      UNPAIRED_OUTPUTS, {
+    "label_kept_ab": Name("label kept A → B", HIGHER, "share of G(a) the B judge reads as a's class"),
+    "label_kept_ba": Name("label kept B → A", HIGHER, "share of F(b) the A judge reads as b's class")},
+    title="label preservation"))
+declare_metric(Metric("attribute_accuracy", _attribute_accuracy, ("translate", TARGET_ATTRIBUTES, ATTRIBUTE_DATA),
+                      UNPAIRED_OUTPUTS, {
+    "attribute_accuracy": Name("target attribute reached", HIGHER, "share read back by the attribute classifier"),
+    "attributes_kept": Name("other attributes kept", HIGHER, "share whose other groups read as the source's"),
+    "attribute_accuracy_real": Name("attribute classifier on real", "", "reference: all groups right on held-out")},
+    title="target-attribute accuracy"))
+declare_metric(Metric("content_kept", _content_kept, ("translate", TARGET_ATTRIBUTES, ATTRIBUTE_DATA, CONTENT_JUDGE),
+                      UNPAIRED_OUTPUTS, {
+    "content_kept": Name("content kept", HIGHER, "share of translations the judge reads as the source's class"),
+    "content_kept_inputs": Name("content of inputs", "", "reference: the judge on the untranslated inputs")},
+    title="content preservation"))
+
+
 def not_applicable(ev: Evaluation, wanted) -> dict[str, str]:
     """Each wanted metric the model (or the data) cannot serve, with the reason, in declared order."""
     out = {}

@@ -13,6 +13,10 @@ A drawn image x is shown with decode(encode(x)), its point on the map, and its n
 images, argmin_i ‖encode(x) − encode(x_i)‖ (in pixel space ‖x − x_i‖ for models without an encoder).
 Denoisers show x̃ = corrupt(x, noise) (their training corruption, seeded) beside denoise(x̃).
 
+The translate panel shows an image x with its translation and the way back (genlab.apps.unpaired):
+CycleGAN (Zhu et al. 2017) G(x) and F(G(x)) towards domain B (F(x), G(F(x)) towards A); StarGAN
+(Choi et al. 2018) G(x, c) and G(G(x, c), c′), c the target attributes, c′ the image's own.
+
 Everything here is a library call (``Explorer.open("runs/vae").samples(16)``); ``genlab.serve``
 only turns HTTP requests into these calls and their tensors into PNG.
 """
@@ -34,7 +38,8 @@ from .latent import class_decoder
 from .latent import interpolate as latent_interpolate
 from .needs import capability
 
-PANELS = ("samples", "map", "sliders", "interpolate", "draw", "complete", "quiz")   # per-run panels, in page order
+# per-run panels, in page order
+PANELS = ("samples", "map", "sliders", "interpolate", "draw", "complete", "translate", "quiz")
 COMPLETIONS = 8          # the most completions drawn per request (each is a pixel-by-pixel sampling)
 MAP_METHODS = ("auto", "latent", "pca", "tsne")
 MAX_SIDE = 1024          # the largest drawn or uploaded picture accepted, per side
@@ -232,6 +237,18 @@ class Explorer:
                     f"{self.model.registry_name} is not one")
         return ""
 
+    def _why_not_translate(self) -> str:
+        from .unpaired import unpaired_kind
+
+        m = self.model
+        if unpaired_kind(m) is not None:
+            return ""
+        if m.can("translate"):
+            return (f"{m.registry_name} translates without a target (its inputs to its outputs: see Draw); choosing a "
+                    "target domain or attributes needs a cyclegan or stargan run")
+        return (f"translating to a chosen domain or attributes needs a cyclegan or stargan run; {m.registry_name} "
+                f"can {', '.join(m.capabilities()) or 'nothing'}")
+
     def why_not(self) -> dict[str, str]:
         """A one-line reason for each panel of :data:`PANELS` this run does not offer."""
         reasons = {
@@ -241,6 +258,7 @@ class Explorer:
             "interpolate": self._need("encode", "codes of the two images") or self._need("decode", "decoding the path"),
             "draw": self._why_not_draw(),
             "complete": self._why_not_complete(),
+            "translate": self._why_not_translate(),
             "quiz": self._need("sample", "generated images to mix with real ones")
             or ("" if self.data is not None else "the quiz mixes held-out images in: " + self._data_note()),
         }
@@ -260,7 +278,7 @@ class Explorer:
                 "task": (task_name(m) or None) if m.can("translate") else None, "denoiser": self._noise() is not None,
                 "n_held_out": len(self.data) if self.data is not None else 0,
                 "panels": [p for p in PANELS if p not in why], "why_not": why, "map_method": self.map_method,
-                "class_names": self.class_names()}
+                "class_names": self.class_names(), "translate": self.translation_targets()}
 
     # ------------------------------------------------------------------------------ codes
     def _code_layout(self) -> tuple[int | None, tuple]:
@@ -643,6 +661,99 @@ class Explorer:
             return None          # a multi-domain translation needs target attributes a drawing does not give
         y = translate_image(self.model, x)
         return y.float().clamp(0, 1) if y.dim() == 4 and y.shape[1] in (1, 3) else None
+
+    # ------------------------------------------------------------------------------ translate
+    def translation_targets(self) -> dict | None:
+        """What the translate panel offers as targets: {"kind": "domains", "domains": [A, B]} (cyclegan)
+        or {"kind": "attributes", "attributes": names, "groups": exclusive groups of indices} (stargan);
+        None for other models."""
+        from .unpaired import (
+            attribute_groups,
+            attribute_names,
+            domain_names,
+            unpaired_kind,
+        )
+
+        kind = unpaired_kind(self.model)
+        if kind == "domains":
+            return {"kind": kind, "domains": domain_names(self.model)}
+        if kind == "attributes":
+            return {"kind": kind, "attributes": attribute_names(self.model), "groups": attribute_groups(self.model)}
+        return None
+
+    def held_out_source(self, index: int):
+        """Held-out image ``index``'s own domain (cyclegan: its name) or attributes (stargan: a K-vector),
+        as the data records them; None when the data does not, or names them unlike the model."""
+        from .unpaired import attribute_names, domain_names, unpaired_kind
+
+        data = self._require_data()
+        index = _int(index, "index", 0, len(data) - 1)
+        kind = unpaired_kind(self.model)
+        if kind == "domains" and data.domain is not None:
+            have = list(data.meta.get("domains") or [])
+            name = have[int(data.domain[index])] if int(data.domain[index]) < len(have) else None
+            return name if name in domain_names(self.model) else None
+        if (kind == "attributes" and data.attributes is not None
+                and list(data.meta.get("attributes") or []) == attribute_names(self.model)):
+            return data.attributes[index].float().clone()
+        return None
+
+    def translate(self, x: Tensor, to=None, domains=None, source=None) -> dict:
+        """Image ``x`` (1×C×H×W) translated and brought back: {"translated", "back" (1×C×H×W each),
+        "source", "target", "cycle_error" (mean |back − x|)}.
+
+        cyclegan: ``to`` names the target domain (its name, or 0/1); ``source`` the image's own domain
+        (default: the domain other than ``to``); without either, A → B. stargan: ``domains`` names
+        the target attributes ("thick,inverted", or a list): each named one sets its group, the other
+        groups keep the image's own values, ``source`` (a K-vector or names; default: as the model's
+        attribute classifier reads the image)."""
+        from .unpaired import (
+            attribute_indices,
+            attribute_names,
+            attribute_targets,
+            cycle_error,
+            domain_index,
+            domain_names,
+            source_attributes,
+            translate_attributes,
+            translate_domains,
+            unpaired_kind,
+        )
+
+        why = self._why_not_translate()
+        if why:
+            raise CapabilityError(why)
+        m = self.model
+        kind = unpaired_kind(m)
+        x = self._image(x)
+        if kind == "domains":
+            names = domain_names(m)
+            if domains is not None:
+                raise ConfigError(f"domains names target attributes of a stargan run; this {m.registry_name} run "
+                                  f"translates between {' and '.join(names)}: give to (one of {', '.join(names)})")
+            if to is None and source is not None:
+                target = 1 - domain_index(m, source)     # a held-out image goes to the other domain
+            else:
+                target = domain_index(m, to)
+            translated, back = translate_domains(m, x, target)
+            out = {"source": names[1 - target], "target": names[target]}
+        else:
+            names = attribute_names(m)
+            example = ",".join(names[g[-1]] for g in self.translation_targets()["groups"][:2])
+            if to is not None:
+                raise ConfigError(f"to names a domain of a cyclegan run; this {m.registry_name} run translates to "
+                                  f"target attributes: give domains, e.g. {example!r} (its attributes: "
+                                  f"{', '.join(names)})")
+            if domains is None or (isinstance(domains, str) and not domains.strip()):
+                raise ConfigError(f"{m.registry_name} translates to target attributes: name them in domains, e.g. "
+                                  f"{example!r} (its attributes: {', '.join(names)})")
+            attribute_indices(m, domains, "domains")     # unknown names, two of one group: one line
+            own = source_attributes(m, source, 1, x)
+            translated, back = translate_attributes(m, x, domains, own)
+            c = attribute_targets(m, domains, own, 1)
+            out = {"source": [names[i] for i in range(len(names)) if own[0, i] > 0.5],
+                   "target": [names[i] for i in range(len(names)) if c[0, i] > 0.5]}
+        return {"translated": translated, "back": back, **out, "cycle_error": cycle_error(x, back)}
 
     # ------------------------------------------------------------------------------ complete
     def complete(self, x: Tensor, rows: int, samples: int = 4, seed: int = 0, label=None) -> dict:

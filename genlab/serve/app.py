@@ -110,6 +110,14 @@ class CompleteBody(Endpoint):
     label: Label = None
 
 
+class TranslateBody(Endpoint):
+    """A held-out image (index) or a picture (image) and its target: ``to`` a cyclegan's domain (null:
+    a held-out image's other domain, a picture's second domain), ``domains`` a stargan's attribute
+    names ("thick,inverted"; the groups not named keep the image's own values)."""
+    to: Annotated[str, Field(strict=True, max_length=100)] | None = None
+    domains: Annotated[str, Field(strict=True, max_length=1000)] | None = None
+
+
 class DrawBody(Strict):
     image: str = Field(strict=True, max_length=2_000_000, description="data:image/png;base64,...")
 
@@ -284,7 +292,7 @@ class Runs:
         return {"name": name, "model": model, "capabilities": [], "image_shape": None, "latent_dim": None,
                 "labels": None, "task": None, "denoiser": False, "n_held_out": 0, "panels": [],
                 "why_not": {panel: reason for panel in PANELS}, "map_method": None, "class_names": None,
-                "monitor": True}
+                "translate": None, "monitor": True}
 
     def remember(self, name: str, token: str, is_real: bool) -> None:
         with self.lock:
@@ -544,6 +552,23 @@ def create_app(explorers, run_dirs, *, allowed_hosts=LOOPBACK, max_body: int = 1
             out = ex.complete(x, rows=body.rows, samples=body.samples, seed=body.seed, label=body.label)
         images = torch.cat([out["original"], out["given"], out["completions"]])
         return png_answer(images, nrow=len(images))
+
+    @app.post("/api/runs/{run}/translate.png", response_class=Response, responses=PNG_ANSWER)
+    def translate(run: Run, body: TranslateBody):
+        """A cyclegan's or stargan's translation of an image, in one row: input | translated | back. A
+        held-out image goes back to its own domain or attributes as the data records them."""
+        ex = runs.explorer(run)
+        picture = decode_image(body.image) if body.image is not None else None
+        with ex.lock:
+            why = ex.why_not().get("translate")
+            if why:                                    # before the image is looked at
+                raise CapabilityError(why)
+            if picture is None:
+                x, source = ex.held_out(body.index)[0], ex.held_out_source(body.index)
+            else:
+                x, source = ex.as_input(picture), None
+            out = ex.translate(x, to=body.to, domains=body.domains, source=source)
+        return png_answer(torch.cat([x, out["translated"], out["back"]]), nrow=3)
 
     @app.post("/api/runs/{run}/draw")
     def draw(run: Run, body: DrawBody):

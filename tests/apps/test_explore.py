@@ -426,3 +426,88 @@ def test_only_autoregressive_models_complete(opened):
     assert "autoregressive" in ex.info()["why_not"]["complete"]
     with pytest.raises(CapabilityError, match="autoregressive"):
         ex.complete(ex.data.x[:1], rows=14)
+
+
+# ------------------------------------------------------------------------------ translate (cyclegan, stargan)
+
+def test_the_translate_panel_is_offered_to_cyclegan_and_stargan_only(opened):
+    cyc, star = opened("cyclegan").info(), opened("stargan").info()
+    assert cyc["panels"] == ["draw", "translate"] and star["panels"] == ["draw", "translate"]      # page order
+    assert cyc["translate"] == {"kind": "domains", "domains": ["digits", "mnist"]}
+    assert star["translate"] == {"kind": "attributes", "groups": [[0, 1, 2], [3, 4], [5, 6]],
+                                 "attributes": ["thin", "normal", "thick", "upright", "tilted", "plain", "inverted"]}
+    assert "cyclegan or stargan" in opened("vae").info()["why_not"]["translate"]
+    assert opened("vae").info()["translate"] is None
+    # an image-to-image model translates, but to no target of the user's choosing
+    assert "without a target" in opened("unet-inpaint").info()["why_not"]["translate"]
+    with pytest.raises(CapabilityError, match="cyclegan or stargan"):
+        opened("vae").translate(opened("vae").held_out(0)[0], to="mnist")
+
+
+def test_cyclegan_translate_is_G_then_F_and_a_held_out_image_goes_to_the_other_domain(opened):
+    ex = opened("cyclegan")
+    m = ex.model
+    data = ex.data
+    a = int((data.domain == 0).nonzero()[0])            # a digits image (A) and an mnist one (B)
+    b = int((data.domain == 1).nonzero()[0])
+    assert ex.held_out_source(a) == "digits" and ex.held_out_source(b) == "mnist"
+    x = ex.held_out(a)[0]
+    out = ex.translate(x, to="mnist")
+    with torch.no_grad():
+        g = m.generator_ab(x * 2 - 1).add(1).div(2).clamp(0, 1)          # G: A → B
+        f = m.generator_ba(g * 2 - 1).add(1).div(2).clamp(0, 1)          # F: B → A
+    assert torch.allclose(out["translated"], g, atol=1e-6) and torch.allclose(out["back"], f, atol=1e-6)
+    assert out["source"] == "digits" and out["target"] == "mnist"
+    assert out["cycle_error"] == pytest.approx(float((f - x).abs().mean()), rel=1e-5)
+    assert torch.equal(ex.translate(x)["translated"], out["translated"])              # no target, no source: A → B
+    # an mnist image with its domain known goes to digits: F, then G back
+    y = ex.held_out(b)[0]
+    other = ex.translate(y, source=ex.held_out_source(b))
+    with torch.no_grad():
+        assert torch.allclose(other["translated"], m.generator_ba(y * 2 - 1).add(1).div(2).clamp(0, 1), atol=1e-6)
+    assert other["source"] == "mnist" and other["target"] == "digits"
+    assert torch.equal(ex.translate(y, to=0)["translated"], other["translated"])      # a domain by its number
+
+
+def test_stargan_translate_changes_the_named_groups_and_comes_back_to_the_image_s_own(opened):
+    ex = opened("stargan")
+    m = ex.model
+    x = ex.held_out(0)[0]
+    own = ex.held_out_source(0)
+    assert torch.equal(own, ex.data.attributes[0])
+    out = ex.translate(x, domains="thick,inverted", source=own)
+    names = list(m.config.attributes)
+    c = own.clone()
+    c[[0, 1, 2]], c[[5, 6]] = torch.tensor([0.0, 0, 1]), torch.tensor([0.0, 1])     # thick, inverted; tilt kept
+    with torch.no_grad():
+        translated = m.translate(x, c[None])
+        back = m.translate(translated, own[None])
+    assert torch.allclose(out["translated"], translated, atol=1e-6) and torch.allclose(out["back"], back, atol=1e-6)
+    assert out["target"] == [names[i] for i in range(7) if c[i] > 0]
+    assert out["source"] == [names[i] for i in range(7) if own[i] > 0]
+    # a drawing's own attributes are as the model's attribute classifier reads them
+    drawn = ex.translate(x, domains=["tilted"])
+    with torch.no_grad():
+        read = m.read_attributes(x)
+    assert drawn["source"] == [names[i] for i in range(7) if read[0, i] > 0.5]
+    assert drawn["translated"].shape == x.shape == drawn["back"].shape
+
+
+def test_translate_refusals_are_one_line(opened):
+    cyc, star = opened("cyclegan"), opened("stargan")
+    x, s = cyc.held_out(0)[0], star.held_out(0)[0]
+    for ex, image, kwargs, words in [
+            (cyc, x, {"to": "giraffe"}, "unknown domain 'giraffe'"),
+            (cyc, x, {"domains": "thick"}, "give to"),
+            (star, s, {"to": "mnist", "domains": "thick"}, "give domains"),
+            (star, s, {}, "name them in domains"),
+            (star, s, {"domains": " "}, "name them in domains"),
+            (star, s, {"domains": "thick,thin"}, "exclude each other"),
+            (star, s, {"domains": "giraffe"}, "unknown attribute 'giraffe'")]:
+        with pytest.raises(ConfigError) as caught:
+            ex.translate(image, **kwargs)
+        assert words in str(caught.value) and "\n" not in str(caught.value), kwargs
+    with pytest.raises(DataError):
+        cyc.translate(torch.rand(1, 3, 28, 28))                            # the model's channels only
+    with pytest.raises(ConfigError, match="index"):
+        cyc.held_out_source(10 ** 6)

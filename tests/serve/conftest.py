@@ -12,14 +12,16 @@ import pytest
 from tests.conftest import MeanJudge
 
 # served run name -> the session's trained run (tests/conftest.py RECIPES)
-SERVED = {"vae": "vae", "cvae": "cvae", "dcgan": "dcgan", "dae": "dae", "unet": "unet-inpaint", "pixelcnn": "pixelcnn"}
+SERVED = {"vae": "vae", "cvae": "cvae", "dcgan": "dcgan", "dae": "dae", "unet": "unet-inpaint", "pixelcnn": "pixelcnn",
+          "cyclegan": "cyclegan", "stargan": "stargan"}
 
 METRICS_HEADER = "epoch,step,train/loss_step,train/loss_epoch,val/loss\n"
 
 
 @pytest.fixture(scope="session")
 def served_runs(trained_runs):
-    """{name: run folder}: a 2-D vae, a cvae, a dcgan, a dae, an inpainting unet and a pixelcnn."""
+    """{name: run folder}: a 2-D vae, a cvae, a dcgan, a dae, an inpainting unet, a pixelcnn, a cyclegan
+    (digits ↔ mnist) and a stargan (8×8 digits with attributes)."""
     return {name: trained_runs.get(recipe) for name, recipe in SERVED.items()}
 
 
@@ -47,8 +49,9 @@ def explorer_app(served_runs, training_run, mnist):
     from genlab.apps.explore import Explorer
     from genlab.serve.app import create_app
 
-    judge = MeanJudge(mnist[0])
-    explorers = {name: Explorer.open(path, name=name, judge=judge) for name, path in served_runs.items()}
+    judge = MeanJudge(mnist[0])          # of 28×28 digits: the stargan's 8×8 digits get none
+    explorers = {name: Explorer.open(path, name=name, judge=None if name == "stargan" else judge)
+                 for name, path in served_runs.items()}
     run_dirs = {**served_runs, "training": training_run}
     return create_app(explorers, run_dirs)
 

@@ -77,7 +77,7 @@ ENDPOINTS = {
     ("get", "/api/runs/{run}/map"), ("get", "/api/runs/{run}/point.png"), ("get", "/api/runs/{run}/code"),
     ("post", "/api/runs/{run}/decode.png"), ("get", "/api/runs/{run}/data"),
     ("post", "/api/runs/{run}/interpolate.png"), ("post", "/api/runs/{run}/draw"),
-    ("post", "/api/runs/{run}/complete.png"), ("get", "/api/compare"),
+    ("post", "/api/runs/{run}/complete.png"), ("post", "/api/runs/{run}/translate.png"), ("get", "/api/compare"),
     ("get", "/api/runs/{run}/quiz"), ("post", "/api/runs/{run}/quiz"), ("get", "/api/runs/{run}/monitor"),
     ("get", "/api/runs/{run}/preview.png"), ("get", "/api/runs/{run}/events"), ("post", "/api/toygan"),
     ("post", "/api/toygan/{game}/step"), ("get", "/api/toygan/{game}"), ("get", "/api/toygan/options"),
@@ -106,7 +106,7 @@ def test_page_and_its_files(client):
 
 def test_runs_lists_every_served_run_with_its_panels(client):
     runs = {r["name"]: r for r in client.get("/api/runs").json()["runs"]}
-    assert list(runs) == ["vae", "cvae", "dcgan", "dae", "unet", "pixelcnn", "training"]
+    assert list(runs) == ["vae", "cvae", "dcgan", "dae", "unet", "pixelcnn", "cyclegan", "stargan", "training"]
     vae = runs["vae"]
     assert vae["model"] == "vae" and vae["latent_dim"] == 2 and vae["image_shape"] == [1, 28, 28]
     assert {"samples", "map", "sliders", "interpolate", "draw", "quiz"} <= set(vae["panels"])
@@ -117,7 +117,10 @@ def test_runs_lists_every_served_run_with_its_panels(client):
     # still in its first epoch: served for its monitor only, every panel says why not
     training = runs["training"]
     assert training["panels"] == [] and training["monitor"] is True and training["model"] == "vae"
-    assert set(training["why_not"]) == {"samples", "map", "sliders", "interpolate", "draw", "complete", "quiz"}
+    assert set(training["why_not"]) == {"samples", "map", "sliders", "interpolate", "draw", "complete", "translate",
+                                        "quiz"}
+    assert runs["cyclegan"]["panels"] == ["draw", "translate"] and runs["vae"]["translate"] is None
+    assert runs["stargan"]["translate"]["groups"] == [[0, 1, 2], [3, 4], [5, 6]]
     assert "epoch" in training["why_not"]["samples"]
 
 
@@ -544,3 +547,59 @@ def test_cli_refuses_a_busy_port(capsys, training_run):
         port = busy.getsockname()[1]
         code, _, err = run(capsys, "serve", training_run, "--port", port)
     assert code == 2 and err.strip() == f"genlab: error: port {port} is in use; pass --port N"
+
+
+# ------------------------------------------------------------------------------ translate
+
+def cells(content: bytes, side: int) -> list[np.ndarray]:
+    """The images of a one-row grid (2-px padding), as floats in [0, 1]."""
+    with Image.open(io.BytesIO(content)) as im:
+        row = np.asarray(im.convert("L"), dtype=np.float32) / 255
+    return [row[2:2 + side, 2 + k * (side + 2):2 + side + k * (side + 2)] for k in range(row.shape[1] // (side + 2))]
+
+
+def test_translate_row_is_input_translated_back(client, explorer_app):
+    ex = explorer_app.state.runs.explorers["cyclegan"]
+    first_mnist = int((ex.data.domain == 1).nonzero()[0])
+    r = client.post("/api/runs/cyclegan/translate.png", json={"index": first_mnist, "to": None})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.headers["cache-control"] == "no-store"
+    assert png_size(r.content) == (3 * CELL + 2, CELL + 2)
+    # a held-out mnist image goes to digits (F) and back (G): the cells are the library's answer
+    x = ex.held_out(first_mnist)[0]
+    want = ex.translate(x, to="digits")
+    got = cells(r.content, 28)
+    for cell, image in zip(got, (x, want["translated"], want["back"])):
+        assert np.abs(cell - image[0, 0].numpy()).max() <= 1 / 255 + 1e-6
+    same = client.post("/api/runs/cyclegan/translate.png", json={"index": first_mnist, "to": "digits"})
+    other = client.post("/api/runs/cyclegan/translate.png", json={"index": first_mnist, "to": "mnist"})
+    assert same.content == r.content and other.content != r.content          # the target decides
+    drawn = client.post("/api/runs/cyclegan/translate.png", json={"image": as_uri(drawn_digit()), "to": "mnist"})
+    assert drawn.status_code == 200 and png_size(drawn.content) == (3 * CELL + 2, CELL + 2)
+    star = client.post("/api/runs/stargan/translate.png", json={"index": 0, "domains": "thick,inverted"})
+    assert star.status_code == 200 and png_size(star.content) == (3 * 10 + 2, 12)      # 8×8 digits
+    tilted = client.post("/api/runs/stargan/translate.png", json={"index": 0, "domains": "tilted"})
+    assert tilted.content != star.content
+    assert client.post("/api/runs/stargan/translate.png",
+                       json={"image": as_uri(drawn_digit(64), "JPEG"), "domains": "thin"}).status_code == 200
+
+
+def test_translate_refusals(client):
+    url = "/api/runs/{}/translate.png"
+    for name, body, words in [
+            ("cyclegan", {"index": 0, "to": "giraffe"}, "unknown domain"),
+            ("cyclegan", {"index": 0, "domains": "thick"}, "give to"),
+            ("stargan", {"index": 0, "to": "mnist"}, "give domains"),
+            ("stargan", {"index": 0}, "name them in domains"),
+            ("stargan", {"index": 0, "domains": "thick,thin"}, "exclude each other"),
+            ("stargan", {"index": 10 ** 6, "domains": "thick"}, "index"),
+            ("vae", {"index": 0, "to": "mnist"}, "cyclegan or stargan"),
+            ("unet", {"image": as_uri(drawn_digit()), "to": None}, "without a target"),
+            ("training", {"index": 0}, "epoch")]:
+        assert words in one_line_400(client.post(url.format(name), json=body)), (name, body)
+    for body in ({}, {"index": 0, "image": as_uri(drawn_digit())}, {"index": 0, "to": 1}, {"index": "0"},
+                 {"index": 0, "domains": ["thick"]}, {"index": 0, "to": "x" * 101}, {"index": 0, "domains": "x" * 1001},
+                 {"index": 0, "label": 3}, {"index": -1}):
+        assert client.post(url.format("cyclegan"), json=body).status_code == 422, body
+    assert "image" in one_line_400(client.post(url.format("cyclegan"), json={"image": "data:image/png;base64,@@"}))
+    assert client.post(url.format("nosuchrun"), json={"index": 0}).status_code == 404

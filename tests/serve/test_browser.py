@@ -299,3 +299,36 @@ def test_an_api_error_is_one_line_in_the_page(page, live_server):
     assert page.watch.dialogs == []                             # never an alert()
     assert page.inner_text("#quiz-score") == "0 / 0 right (chance: 50%)"   # a failed guess is not scored
     page.wait_for_function("!!window.genlab.quiz.round")        # and a new round is ready
+
+
+def test_a_cyclegan_and_a_stargan_translate_a_held_out_image(page, live_server):
+    open_page(page, live_server, "cyclegan", "translate")
+    tabs = page.eval_on_selector_all("#tabs button.run", "bs => bs.map(b => b.dataset.tab)")
+    assert tabs == ["draw", "translate"]
+    options = page.eval_on_selector_all("#translate-to option", "os => os.map(o => o.value)")
+    assert options == ["", "digits", "mnist"] and page.is_hidden("#translate-attributes")
+    page.select_option("#translate-to", "mnist")
+    page.click("#translate-go")
+    wait_image(page, "#translate-img")
+    size = page.eval_on_selector("#translate-img", "i => [i.naturalWidth, i.naturalHeight]")
+    assert size == [3 * 30 + 2, 30 + 2]                          # input | translated | back
+    first = page.get_attribute("#translate-img", "src")
+    page.select_option("#translate-to", "digits")
+    page.click("#translate-go")
+    page.wait_for_function("src => document.querySelector('#translate-img').getAttribute('src') !== src", arg=first)
+    # a stargan: one box of exclusive checkboxes per attribute group
+    page.select_option("#runs", "stargan")
+    page.click("#tabs button[data-tab=translate]")
+    assert page.is_visible("#translate-attributes") and page.is_hidden("#translate-to-wrap")
+    legends = page.eval_on_selector_all("#translate-attributes legend", "ls => ls.map(l => l.textContent)")
+    assert legends == ["thin / normal / thick", "upright / tilted", "plain / inverted"]
+    page.check("#translate-attributes input[value=thin]")
+    page.check("#translate-attributes input[value=thick]")      # ticking thick unticks thin
+    page.check("#translate-attributes input[value=inverted]")
+    checked = page.eval_on_selector_all("#translate-attributes input:checked", "cs => cs.map(c => c.value)")
+    assert checked == ["thick", "inverted"]
+    page.select_option("#translate-source", index=3)
+    page.click("#translate-go")
+    wait_image(page, "#translate-img")
+    assert page.eval_on_selector("#translate-img", "i => [i.naturalWidth, i.naturalHeight]") == [3 * 10 + 2, 12]
+    assert page.watch.problems() == [] and page.is_hidden("#error")

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 RUN_PATHS = ["samples.png", "map", "point.png?u=0&v=0", "code", "data", "quiz", "monitor", "preview.png", "events"]
-POSTS = ["decode.png", "interpolate.png", "draw", "quiz", "complete.png"]
+POSTS = ["decode.png", "interpolate.png", "draw", "quiz", "complete.png", "translate.png"]
 BAD_NUMBERS = ["", "x", "-1", "1e400", "-1e400", "nan", "NaN", "inf", "-inf", "Infinity", "9" * 40, "0x10", "1.5e",
                "--1", "1,2", "%00", "true"]
 BAD_JSON = [b"{", b"[", b"}", b"nul", b"{'code': [1]}", b'{"code": [1,]}', b"\xff\xfe\x00", b'"just a string"',
@@ -103,6 +103,12 @@ def cases(body_limit: int = 1_000_000) -> list[tuple[str, str, dict]]:
     for body in ({"index": 3, "rows": -1}, {"index": 3, "samples": 100000}, {"index": 99999, "rows": 14},
                  {"index": 0, "rows": 14, "seed": -5}, {"index": 0, "rows": 27, "samples": 0}, {"rows": 14}):
         add(("POST", "/api/runs/pixelcnn/complete.png", {"json": body}))
+    for body in ({"index": 0, "to": 5}, {"index": 0, "to": ["mnist"]}, {"index": 0, "domains": {"thick": 1}},
+                 {"index": 0, "to": "x" * 101}, {"index": 0, "to": "\u0000"}, {"index": 0, "to": "-1"},
+                 {"index": 0, "to": "9" * 40}, {"index": 0, "domains": ",,,"}, {"index": 0, "domains": "thick,thick"},
+                 {"index": 2 ** 31 - 1, "to": "A"}, {"image": "data:image/png;base64,", "to": "B"}):
+        for run in ("cyclegan", "stargan"):
+            add(("POST", f"/api/runs/{run}/translate.png", {"json": body}))
     for body in ({"lr": "NaN"}, {"lr": -1}, {"lr": 1e9}, {"seed": -1}, {"loss": "hinge"}, {"target": "x" * 41},
                  {"optimizer": "lbfgs"}, {"target": None}):
         add(("POST", "/api/toygan", {"json": body}))
@@ -111,6 +117,7 @@ def cases(body_limit: int = 1_000_000) -> list[tuple[str, str, dict]]:
         add(("POST", "/api/runs/vae/draw", {"json": {"image": image}}))
         add(("POST", "/api/runs/vae/interpolate.png", {"json": {"a": {"image": image}, "b": {"index": 0}}}))
         add(("POST", "/api/runs/pixelcnn/complete.png", {"json": {"image": image, "rows": 14}}))
+        add(("POST", "/api/runs/cyclegan/translate.png", {"json": {"image": image, "to": "mnist"}}))
     # oversized bodies: declared, and streamed without a length
     for url in json_posts + ["/api/toygan/0123456789abcdef/step"]:
         add(("POST", url, {"json": {"image": "A" * (body_limit + 10)}}))

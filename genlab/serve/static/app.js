@@ -14,9 +14,9 @@
     toy: { options: null, id: null, state: null, playing: false },
   });
 
-  const RUN_PANELS = ["samples", "map", "sliders", "interpolate", "draw", "complete", "quiz"];
+  const RUN_PANELS = ["samples", "map", "sliders", "interpolate", "draw", "complete", "translate", "quiz"];
   const TITLES = {
-    samples: "Samples", map: "Latent map", sliders: "Sliders", interpolate: "Interpolate", draw: "Draw", complete: "Complete",
+    samples: "Samples", map: "Latent map", sliders: "Sliders", interpolate: "Interpolate", draw: "Draw", complete: "Complete", translate: "Translate",
     quiz: "Real or generated?", compare: "Compare", monitor: "Training monitor", toygan: "Toy GAN",
   };
   // Tableau's 10 categorical colours: distinguishable, and the usual palette for digit scatters
@@ -223,7 +223,8 @@
 
   function resetRunPanels() {
     for (const id of ["samples-img", "map-decoded", "slider-img", "interp-strip", "interp-a-img", "interp-b-img",
-      "draw-reconstruction", "draw-noisy", "draw-cleaned", "draw-translated", "quiz-img"]) $(id).removeAttribute("src");
+      "draw-reconstruction", "draw-noisy", "draw-cleaned", "draw-translated", "quiz-img", "translate-img"]) $(id).removeAttribute("src");
+    G.translateFor = null; $("translate-status").textContent = "";
     $("sliders").innerHTML = ""; $("interp-gallery").innerHTML = ""; $("draw-neighbours").innerHTML = "";
     $("draw-judge").textContent = ""; $("map-coords").textContent = ""; $("draw-status").textContent = "";
     $("quiz-score").textContent = "0 / 0 right (chance: 50%)"; $("quiz-feedback").textContent = "";
@@ -523,6 +524,21 @@
     if ([...s.options].some((o) => o.value === keep && !o.disabled)) s.value = keep;
   }
 
+  // the pictures a panel can start from: evenly spread held-out images (sets are often sorted by class or
+  // domain) and the drawing or upload of the Draw panel
+  function fillHeldOutSelect(s) {
+    const keep = s.value;
+    s.innerHTML = "";
+    const n = Math.min(G.info.n_held_out || 0, 1000000);
+    for (const i of [0, 1, 2, 3, 4, 5, 6, 7].map((k) => Math.floor((k * n) / 8)).filter((v, j, a) => n && a.indexOf(v) === j))
+      s.append(el("option", { value: String(i), text: `held-out #${i}` }));
+    const d = el("option", { value: "drawing", text: "my drawing" });
+    if (!G.drawImage) d.disabled = true;
+    s.append(d);
+    if ([...s.options].some((o) => o.value === keep && !o.disabled)) s.value = keep;
+  }
+  function fillSources() { fillCompleteSource(); fillHeldOutSelect($("translate-source")); }
+
   ENTER.complete = async () => {
     const h = (G.info.image_shape || [1, 28, 28])[1];
     const rows = $("complete-rows");
@@ -549,6 +565,65 @@
       setImg($("complete-img"), uri, 112 * (2 + body.samples));
     } finally {
       if (seq === completeSeq) $("complete-status").textContent = "";
+    }
+  }
+
+  // ------------------------------------------------------------------ translate (cyclegan, stargan)
+
+  // the target controls, built once per run from info.translate: a domain picker (cyclegan) or one
+  // box of exclusive checkboxes per attribute group (stargan)
+  function buildTranslateTargets() {
+    const t = G.info.translate || { kind: "domains", domains: [] };
+    G.translateFor = G.run;
+    const attrs = t.kind === "attributes";
+    $("translate-explain-domains").hidden = attrs; $("translate-explain-attributes").hidden = !attrs;
+    $("translate-to-wrap").hidden = attrs; $("translate-attributes").hidden = !attrs;
+    const to = $("translate-to");
+    to.innerHTML = "";
+    const box = $("translate-attributes");
+    box.innerHTML = "";
+    if (!attrs) {
+      to.append(el("option", { value: "", text: "the other domain" }));
+      for (const d of t.domains || []) to.append(el("option", { value: d, text: d }));
+      return;
+    }
+    for (const group of t.groups || []) {
+      const names = group.map((i) => t.attributes[i]);
+      const set = el("fieldset", {}, el("legend", { text: names.join(" / ") }));
+      for (const name of names) {
+        const cb = el("input", { type: "checkbox", value: name, "data-attribute": name });
+        cb.addEventListener("change", () => {     // one value per group: ticking one unticks the others
+          if (cb.checked) set.querySelectorAll("input").forEach((o) => { if (o !== cb) o.checked = false; });
+        });
+        set.append(el("label", {}, cb, name));
+      }
+      box.append(set);
+    }
+  }
+
+  ENTER.translate = async () => {
+    if (G.translateFor !== G.run) buildTranslateTargets();
+    fillHeldOutSelect($("translate-source"));
+  };
+
+  let translateSeq = 0;
+  async function translateImage() {
+    const seq = ++translateSeq, gen = G.gen;
+    const source = $("translate-source").value;
+    const body = {};
+    if (source === "drawing" && G.drawImage) body.image = G.drawImage; else body.index = Number(source) || 0;
+    if ((G.info.translate || {}).kind === "attributes") {
+      const picked = [...document.querySelectorAll("#translate-attributes input:checked")].map((c) => c.value);
+      if (!picked.length) { showError("tick at least one target attribute (the groups left unticked keep the image's own)"); return; }
+      body.domains = picked.join(",");
+    } else body.to = $("translate-to").value || null;
+    $("translate-status").textContent = "translating…";
+    try {
+      const uri = await postImage(runPath("translate.png"), body);
+      if (seq !== translateSeq || gen !== G.gen) return;
+      setImg($("translate-img"), uri, 3 * 168);
+    } finally {
+      if (seq === translateSeq) $("translate-status").textContent = "";
     }
   }
 
@@ -582,7 +657,7 @@
       drawing = false;
       G.drawImage = c.toDataURL("image/png");
       if (G.gallery) fillInterpSelects();
-      fillCompleteSource();
+      fillSources();
       $("draw-status").textContent = "asking the model…";
       submitDrawing(G.drawImage);
     };
@@ -606,7 +681,7 @@
     ctx.drawImage(img, (c.width - w) / 2, (c.height - h) / 2, w, h);
     G.drawImage = uri;
     if (G.gallery) fillInterpSelects();
-    fillCompleteSource();
+    fillSources();
     $("draw-status").textContent = "asking the model…";
     submitDrawing(uri);
   }
@@ -1020,11 +1095,20 @@
       await uploadPicture(file);
     }));
     $("complete-go").addEventListener("click", guard(complete));
+    $("translate-go").addEventListener("click", guard(translateImage));
+    $("translate-upload").addEventListener("change", guard(async (e) => {
+      const file = e.target.files && e.target.files[0];
+      e.target.value = "";
+      if (!file) return;
+      await uploadPicture(file);        // the Draw panel's picture: shown on its canvas, offered as "my drawing"
+      $("translate-source").value = "drawing";
+      await translateImage();
+    }));
     $("complete-rows").addEventListener("input", () => { $("complete-rows-value").textContent = $("complete-rows").value; });
     $("draw-clear").addEventListener("click", () => {
       clearDrawCanvas();
       G.drawImage = null; G.drawPoint = null; G.draw = null;
-      fillCompleteSource();
+      fillSources();
       for (const id of ["draw-reconstruction", "draw-noisy", "draw-cleaned", "draw-translated"]) $(id).removeAttribute("src");
       ["draw-noisy-fig", "draw-cleaned-fig", "draw-translated-fig"].forEach((id) => ($(id).hidden = true));
       $("draw-judge").textContent = ""; $("draw-neighbours").innerHTML = ""; $("draw-status").textContent = "";
