@@ -94,10 +94,10 @@ def evaluate_unpaired(run: Path, n: int = 1000, seed: int = 0) -> dict:
 def drift_figures(model, data, batch_size: int = 64) -> dict:
     """Colour and luma drift of each direction's translations of ``data``'s held-out crops (per
     :mod:`genlab.metrics.translation`), with the cycle error, keyed ``grey_to_colour_*`` etc."""
-    from genlab.apps.unpaired import _domains_of, domain_names, translate_domains
+    from genlab.apps.unpaired import domain_names, image_domains, translate_domains
     from genlab.metrics.translation import colour_drift, cycle_error, luma_drift
 
-    names, index = domain_names(model), _domains_of(model, data, None)
+    names, index = domain_names(model), image_domains(model, data, None)
     out = {}
     for target in (1, 0):
         x = data.x[index == 1 - target]

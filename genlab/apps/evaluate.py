@@ -622,10 +622,10 @@ def _directions(ev: Evaluation) -> dict[str, dict]:
     the round trips and the held-out images of the target domain; computed once per evaluation."""
     if "_directions" in ev.__dict__:
         return ev.__dict__["_directions"]
-    from .unpaired import _domains_of, domain_names, translate_domains
+    from .unpaired import domain_names, image_domains, translate_domains
 
     names = domain_names(ev.model)
-    index = _domains_of(ev.model, ev.real, None)
+    index = image_domains(ev.model, ev.real, None)
     out = {}
     torch.manual_seed(ev.seed)
     for key, target in DIRECTIONS.items():
@@ -851,7 +851,9 @@ def _feature_network(kind: str, data_spec: str, train: ImageData, device, log) -
 
 def _judge(data_spec: str, shape: tuple, n_train: int, log) -> tuple[object, dict]:
     """The cached judge of ``data_spec`` at image ``shape`` (trained once, saying so first)."""
-    from ..metrics import judge as J   # looked up at call time: tests answer with a stand-in judge
+    from ..metrics import (
+        judge as J,  # looked up at call time: tests answer with a stand-in judge
+    )
 
     folder = J.judge_path(data_spec, shape)
     if not (folder / "judge.json").is_file():
@@ -922,9 +924,9 @@ def evaluate_run(run_dir, metrics: list[str] | None = None, n: int = 1000, iwae_
     for the sample metrics and is scored on the held-out codes (prior NLL)."""
     from pathlib import Path
 
+    from .. import runs
     from ..data import load_spec
     from ..io import write_json
-    from .. import runs
     from ..viz.grids import save_image
 
     run_dir = Path(run_dir)

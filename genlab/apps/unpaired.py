@@ -25,6 +25,7 @@ from torch import Tensor
 from ..data import ImageData, load_data
 from ..errors import ConfigError, DataError, did_you_mean
 from ..io import write_json
+from ..metrics.translation import cycle_error as metric_cycle_error
 from .common import frozen, run_data, seeded
 from .translate import read_file, save_native, save_side_by_side, translator
 
@@ -220,8 +221,8 @@ def translate_attributes(model, x: Tensor, targets, source=None, batch_size: int
 
 
 def cycle_error(x: Tensor, back: Tensor) -> float:
-    """mean |back − x| over pixels and images (the cycle-reconstruction error, [0, 1] units)."""
-    return float((back.float() - x.float()).abs().mean()) if len(x) else float("nan")
+    """mean |back − x| over pixels and images (the cycle-reconstruction error, [0, 1] units); NaN for no images."""
+    return metric_cycle_error(x, back) if len(x) else float("nan")
 
 
 # ------------------------------------------------------------------------------------------ refusals
@@ -353,7 +354,7 @@ def unpaired_data(model, spec: str | None = None, split: str = "test", to=None) 
         model.check_input(data.x[:1])
     name = data.name or spec or "the data"
     if kind == "domains":
-        _domains_of(model, data, to)
+        image_domains(model, data, to)
     elif data.attributes is None:
         raise DataError(f"{name} carries no attributes, so the way back (its own attributes) is unknown; use "
                         "attributes:SPEC data (e.g. --data attributes:mnist5k)")
@@ -365,7 +366,7 @@ def unpaired_data(model, spec: str | None = None, split: str = "test", to=None) 
     return data
 
 
-def _domains_of(model, data: ImageData, to) -> Tensor:
+def image_domains(model, data: ImageData, to) -> Tensor:
     """Each image's domain as the model's index (N long); images without domains are the source of ``to``."""
     names, name = domain_names(model), data.name or "the data"
     if data.domain is None:
@@ -408,7 +409,7 @@ def unpaired_grid(model, data: ImageData, out: str | Path, n: int = 8, to=None, 
     rows, labels, directions = [], [], []
     with seeded(model, seed):
         if kind == "domains":
-            names, index = domain_names(model), _domains_of(model, data, to)
+            names, index = domain_names(model), image_domains(model, data, to)
             targets = [domain_index(model, to)] if to is not None else [1, 0]
             for target in targets:
                 picked = (index == 1 - target).nonzero().flatten()

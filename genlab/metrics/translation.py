@@ -174,7 +174,7 @@ def changed_targets(source: Tensor, groups) -> tuple[Tensor, Tensor, Tensor]:
     indexes the source of each target, ``targets`` (M×K) is that source with one group set to another
     value, ``requested`` (M×G bool) marks that group. A yes/no attribute outside groups is flipped."""
     source = torch.as_tensor(source).float()
-    n, k = source.shape
+    k = source.shape[1]
     full = all_groups(groups, k)
     values = group_values(source, groups)
     rows, targets, requested = [], [], []

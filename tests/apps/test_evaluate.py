@@ -42,7 +42,8 @@ def test_eval_vae_all_metrics(runs, capsys):
     for key in ("fid", "kid", "is", "precision", "recall", "density", "coverage", "classes_found", "duplicate_rate",
                 "memorized_share", "neg_elbo", "iwae_nll", "mse", "psnr", "ssim", "probe_codes", "probe_pixels"):
         assert key in m, key
-    assert set(result["not_applicable"]) == {"seg", "restore", "baseline", "judged"}   # image-to-image only
+    assert set(result["not_applicable"]) == {"seg", "restore", "baseline", "judged",    # image-to-image only
+                                             "cycle", "domain_fid", "label_kept", "attribute_accuracy", "content_kept"}
     assert m["iwae_nll"] <= m["neg_elbo"] + 0.5
     assert 1.0 <= m["is"] <= 10.0 and m["classes_found"] >= 5
     assert result["judge"]["test_accuracy"] >= 0.98 and result["features"]["name"] == "judge"
@@ -114,7 +115,8 @@ def test_eval_autoencoder_lists_sample_metrics_as_not_applicable(runs, capsys):
     assert "  fid " not in out and "\n  kid" not in out      # display names, not raw keys
     saved = json.loads((runs / "conv-ae" / "eval.json").read_text())
     assert set(saved["not_applicable"]) == {"fid", "kid", "is", "pr", "coverage", "memorization", "nll",
-                                            "seg", "restore", "baseline", "judged"}
+                                            "seg", "restore", "baseline", "judged", "cycle", "domain_fid",
+                                            "label_kept", "attribute_accuracy", "content_kept"}
 
 
 def test_compare_and_unknown_metric(runs, tmp_path, capsys):

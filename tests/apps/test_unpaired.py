@@ -217,18 +217,18 @@ def test_data_without_domains_needs_to_and_foreign_domains_are_refused(models):
     model = models["cyclegan"]
     plain = ImageData(torch.rand(4, 1, 8, 8), name="digits")
     with pytest.raises(DataError, match="no domains.*--to"):
-        unpaired._domains_of(model, plain, None)
-    assert (unpaired._domains_of(model, plain, "mnist") == 0).all()   # all taken as the other domain
+        unpaired.image_domains(model, plain, None)
+    assert (unpaired.image_domains(model, plain, "mnist") == 0).all()   # all taken as the other domain
     foreign = ImageData(torch.rand(4, 1, 8, 8), name="h2z", domain=torch.tensor([0, 0, 1, 1]),
                         meta={"domains": ["horse", "zebra"]})
     with pytest.raises(DataError, match="horse, zebra.*digits, mnist"):
-        unpaired._domains_of(model, foreign, None)
+        unpaired.image_domains(model, foreign, None)
     # a data set's own order of the domains is mapped onto the run's
     swapped = ImageData(torch.rand(4, 1, 8, 8), domain=torch.tensor([0, 0, 1, 1]), meta={"domains": ["mnist", "digits"]})
-    assert unpaired._domains_of(model, swapped, None).tolist() == [1, 1, 0, 0]
+    assert unpaired.image_domains(model, swapped, None).tolist() == [1, 1, 0, 0]
     one = ImageData(torch.rand(4, 1, 8, 8), domain=torch.zeros(4, dtype=torch.long), meta={"domains": ["digits"]})
     with pytest.raises(DataError, match="no images of mnist"):
-        unpaired._domains_of(model, one, "digits")
+        unpaired.image_domains(model, one, "digits")
 
 
 # ------------------------------------------------------------------------------------------ stargan

@@ -8,7 +8,7 @@ from torch import nn
 
 import genlab
 from genlab import runs as run_folders
-from genlab.apps.evaluate import evaluate, evaluate_run
+from genlab.apps.evaluate import evaluate
 from genlab.cli import main
 from genlab.data import load_data
 from genlab.metrics import translation as tr
@@ -140,7 +140,7 @@ def test_stargan_figures_count_reached_and_kept_attributes(unpaired_runs, judges
 
     monkeypatch.setattr(model, "translate", swap)
     result = evaluate(model, train_data, test, "attributes:digits", wanted, n=30)
-    rows, targets, _ = tr.changed_targets(real.attributes, [[0, 1, 2], [3, 4], [5, 6]])
+    _, targets, _ = tr.changed_targets(real.attributes, [[0, 1, 2], [3, 4], [5, 6]])
     present = (targets[:, None] == real.attributes[None]).all(2).any(1)
     assert result["metrics"]["attribute_accuracy"] == pytest.approx(float(present.double().mean()))
     assert result["metrics"]["attributes_kept"] == 1      # a target no image holds gets its input back

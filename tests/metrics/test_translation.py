@@ -102,7 +102,7 @@ def test_the_attribute_classifier_learns_the_attributes_and_is_cached(monkeypatc
     read = tr.read_attributes(net, test.x, groups)
     assert ((read[:, :3].sum(1) == 1) & (read[:, 3:5].sum(1) == 1)).all()
 
-    first, info = tr.get_attribute_classifier("attributes:digits", (1, 8, 8), epochs=1)
+    first, _ = tr.get_attribute_classifier("attributes:digits", (1, 8, 8), epochs=1)
     assert (tr.attribute_classifier_path("attributes:digits", (1, 8, 8)) / "judge.json").is_file()
     again, info2 = tr.get_attribute_classifier("attributes:digits", (1, 8, 8), train_if_missing=False)
     assert torch.equal(tr.read_attributes(first, test.x, groups), tr.read_attributes(again, test.x, groups))
