@@ -1,4 +1,4 @@
-"""The unpaired-translation acceptance figures (issue 18) on held-out images, one JSON line per model.
+"""The unpaired-translation acceptance figures on held-out images, one JSON line per model.
 
     python benchmarks/unpaired.py [--run RUN ...] [--epochs E] [--n 1000] [--out [FILE]] [--identity-ablation]
 
