@@ -19,25 +19,16 @@ kernel is fixed by the image size it is built for (``image_size``).
 """
 from __future__ import annotations
 
-import operator
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .blocks import whole_number
 
 __all__ = ["tile_labels", "StarGenerator", "StarDiscriminator", "StarResidualBlock", "down_size"]
 
 
-def _whole(value, name: str, minimum: int, what: str) -> int:
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)
-    except TypeError:
-        number = None
-    if number is None or number < minimum:
-        raise ConfigError(f"{what}: {name} must be a whole number ≥ {minimum}, got {value!r}")
-    return number
 
 
 def tile_labels(c: Tensor, height: int, width: int) -> Tensor:
@@ -76,11 +67,11 @@ class StarGenerator(nn.Module):
     def __init__(self, channels: int, num_labels: int, width: int = 64, downs: int = 2, blocks: int = 6):
         super().__init__()
         what = "StarGenerator"
-        self.channels = _whole(channels, "channels", 1, what)
-        self.num_labels = _whole(num_labels, "num_labels", 1, what)
-        width = _whole(width, "width", 1, what)
-        self.downs = _whole(downs, "downs", 0, what)
-        _whole(blocks, "blocks", 0, what)
+        self.channels = whole_number(channels, "channels", 1, what)
+        self.num_labels = whole_number(num_labels, "num_labels", 1, what)
+        width = whole_number(width, "width", 1, what)
+        self.downs = whole_number(downs, "downs", 0, what)
+        whole_number(blocks, "blocks", 0, what)
         self.stem = nn.Sequential(nn.Conv2d(channels + num_labels, width, 7, padding=3, bias=False),
                                   nn.InstanceNorm2d(width, affine=True), nn.ReLU(inplace=True))
         down, c = [], width
@@ -128,10 +119,10 @@ class StarDiscriminator(nn.Module):
                  layers: int = 6):
         super().__init__()
         what = "StarDiscriminator"
-        self.channels = _whole(channels, "channels", 1, what)
-        self.num_labels = _whole(num_labels, "num_labels", 1, what)
-        width = _whole(width, "width", 1, what)
-        self.layers = _whole(layers, "layers", 1, what)
+        self.channels = whole_number(channels, "channels", 1, what)
+        self.num_labels = whole_number(num_labels, "num_labels", 1, what)
+        width = whole_number(width, "width", 1, what)
+        self.layers = whole_number(layers, "layers", 1, what)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         side = (down_size(self.image_size[0], layers), down_size(self.image_size[1], layers))
         if min(side) < 1:

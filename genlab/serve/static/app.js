@@ -512,18 +512,6 @@
 
   // ------------------------------------------------------------------ complete (autoregressive models)
 
-  function fillCompleteSource() {
-    const s = $("complete-source"), keep = s.value;
-    s.innerHTML = "";
-    const n = Math.min(G.info.n_held_out || 0, 1000);
-    for (const i of [0, 1, 2, 3, 4, 5, 6, 7].map((k) => Math.floor((k * n) / 8)).filter((v, j, a) => n && a.indexOf(v) === j))
-      s.append(el("option", { value: String(i), text: `held-out #${i}` }));
-    const d = el("option", { value: "drawing", text: "my drawing" });
-    if (!G.drawImage) d.disabled = true;
-    s.append(d);
-    if ([...s.options].some((o) => o.value === keep && !o.disabled)) s.value = keep;
-  }
-
   // the pictures a panel can start from: evenly spread held-out images (sets are often sorted by class or
   // domain) and the drawing or upload of the Draw panel
   function fillHeldOutSelect(s) {
@@ -537,7 +525,7 @@
     s.append(d);
     if ([...s.options].some((o) => o.value === keep && !o.disabled)) s.value = keep;
   }
-  function fillSources() { fillCompleteSource(); fillHeldOutSelect($("translate-source")); }
+  function fillSources() { fillHeldOutSelect($("complete-source")); fillHeldOutSelect($("translate-source")); }
 
   ENTER.complete = async () => {
     const h = (G.info.image_shape || [1, 28, 28])[1];
@@ -545,7 +533,7 @@
     rows.max = String(h - 1);
     if (Number(rows.value) > h - 1) rows.value = String(Math.floor(h / 2));
     $("complete-rows-value").textContent = rows.value;
-    fillCompleteSource();
+    fillHeldOutSelect($("complete-source"));
   };
 
   let completeSeq = 0;
