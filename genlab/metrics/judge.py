@@ -148,14 +148,15 @@ def save_judge(judge: Judge, info: dict, folder: Path) -> Path:
     return folder
 
 
-def load_judge(folder: Path) -> tuple[Judge, dict]:
+def load_judge(folder: Path, what: str = "judge", fix: str | None = None) -> tuple[Judge, dict]:
+    """A cached Judge network (``what`` names it in the refusal, ``fix`` says how to get a good one)."""
     try:
         info = read_json(folder / "judge.json")
         judge = Judge(**{**info["arch"], "image_shape": tuple(info["arch"]["image_shape"])})
         judge.load_state_dict(load_tensors(folder / "model.safetensors"))
     except (CheckpointError, KeyError, TypeError, RuntimeError) as exc:
-        raise CheckpointError(f"the cached judge in {folder} is unusable ({str(exc).splitlines()[0]}); retrain it "
-                              f"with `genlab judge train --data {folder.name.rsplit('-', 1)[0]} --overwrite`") from None
+        fix = fix or f"retrain it with `genlab judge train --data {folder.name.rsplit('-', 1)[0]} --overwrite`"
+        raise CheckpointError(f"the cached {what} in {folder} is unusable ({str(exc).splitlines()[0]}); {fix}") from None
     return judge.eval().to(memory_format=torch.channels_last), info
 
 

@@ -38,10 +38,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import CheckpointError, DataError, GenlabError
-from ..io import load_tensors, read_json, save_tensors, write_json
+from ..errors import DataError, GenlabError
+from ..io import save_tensors, write_json
 from ..models.stargan import classification_loss, decide
-from .judge import Judge
+from .judge import Judge, load_judge
 from .paired import judged_agreement
 from .sample import fid
 
@@ -275,14 +275,7 @@ def attribute_classifier_path(data_spec: str, image_shape) -> Path:
 
 
 def load_attribute_classifier(folder: Path) -> tuple[Judge, dict]:
-    try:
-        info = read_json(folder / "judge.json")
-        net = Judge(**{**info["arch"], "image_shape": tuple(info["arch"]["image_shape"])})
-        net.load_state_dict(load_tensors(folder / "model.safetensors"))
-    except (CheckpointError, KeyError, TypeError, RuntimeError) as exc:
-        raise CheckpointError(f"the cached attribute classifier in {folder} is unusable "
-                              f"({str(exc).splitlines()[0]}); delete the folder and it is trained again") from None
-    return net.eval().to(memory_format=torch.channels_last), info
+    return load_judge(folder, "attribute classifier", "delete the folder and it is trained again")
 
 
 def get_attribute_classifier(data_spec: str, image_shape, train_if_missing: bool = True, epochs: int = 10,
