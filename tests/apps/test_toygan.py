@@ -54,10 +54,12 @@ def test_nonsaturating_adam_covers_the_ring():
     assert after <= 0.5 * before
 
 
-@pytest.mark.parametrize("loss, steps, fall", [("wgan-gp", 200, 0.4), ("minimax", 300, 0.3), ("lsgan", 300, 0.3),
-                                               ("wgan", 200, 0.15)])
+@pytest.mark.parametrize("loss, steps, fall", [("wgan-gp", 500, 0.4), ("minimax", 300, 0.3), ("lsgan", 300, 0.3),
+                                               ("wgan", 400, 0.15)])
 def test_each_loss_learns(loss, steps, fall):
-    # measured, seed 0: wgan-gp 0.81 → 0.28; minimax → 0.27; lsgan → 0.43; weight-clipped wgan → 0.62
+    # seed 0, from 0.81; the float path differs between CPUs, so the budgets leave room. Measured on two
+    # machines: wgan-gp at 500 steps 0.19 (0.28 at 200 on one, 0.63 on the other); minimax at 300 0.27–0.29;
+    # lsgan at 300 0.41–0.43; weight-clipped wgan at 400 0.51
     game = ToyGAN("ring", loss)
     before = nearest_real(game)
     game.step("both", steps)
