@@ -694,6 +694,7 @@ def _label_kept(ev: Evaluation) -> dict:
         if judge is None:
             return values
         values[f"label_kept_{key}"] = label_kept(judge.embed(d["translated"])[1], d["y"])
+        values[f"input_label_kept_{key}"] = label_kept(judge.embed(d["x"])[1], d["y"])
     return values
 
 
@@ -750,11 +751,12 @@ def _content_kept(ev: Evaluation) -> dict:
     from ..metrics.translation import label_kept
 
     t = _stargan(ev)
-    spec = _content_spec(ev.data_spec)
-    judge, info = _judge(spec, tuple(ev.model.image_shape), len(ev.train), ev.log)
-    ev.info["content_judge"] = {"data": info["data"] or spec, "test_accuracy": info["test_accuracy"]}
+    # the judge learns the classes on the attribute data itself (every stroke, tilt and polarity): a judge of
+    # the plain images misreads an inverted or thick digit whoever drew it, the translator or the data
+    judge, info = _judge(ev.data_spec, tuple(ev.model.image_shape), len(ev.train), ev.log)
+    ev.info["content_judge"] = {"data": info["data"] or ev.data_spec, "test_accuracy": info["test_accuracy"]}
     y = ev.real.y
-    # as the judge reads them: the inputs carry their transforms too (inverted, tilted, thick), the reference
+    # the judge on the untranslated inputs: the reference
     return {"content_kept": label_kept(judge.embed(t["translated"])[1], y[t["rows"]]),
             "content_kept_inputs": label_kept(judge.embed(ev.real.x)[1], y)}
 
@@ -775,7 +777,9 @@ declare_metric(Metric("domain_fid", _domain_fid, ("translate", TWO_DOMAINS, DOMA
 declare_metric(Metric("label_kept", _label_kept, ("translate", TWO_DOMAINS, DOMAIN_DATA, DOMAIN_JUDGES, SHARED_LABELS),
                       UNPAIRED_OUTPUTS, {
     "label_kept_ab": Name("label kept A → B", HIGHER, "share of G(a) the B judge reads as a's class"),
-    "label_kept_ba": Name("label kept B → A", HIGHER, "share of F(b) the A judge reads as b's class")},
+    "label_kept_ba": Name("label kept B → A", HIGHER, "share of F(b) the A judge reads as b's class"),
+    "input_label_kept_ab": Name("label of A as is", "", "reference: the B judge on the untranslated a"),
+    "input_label_kept_ba": Name("label of B as is", "", "reference: the A judge on the untranslated b")},
     title="label preservation"))
 declare_metric(Metric("attribute_accuracy", _attribute_accuracy, ("translate", TARGET_ATTRIBUTES, ATTRIBUTE_DATA),
                       UNPAIRED_OUTPUTS, {

@@ -15,7 +15,8 @@ real images (one softmax per group):
     attribute accuracy  (1/N) Σ_i Π_{g ∈ R_i} [argmax_{k∈g} A(ŷ_i)_k = argmax_{k∈g} c_ik]
                         R_i the groups translation i requested (its other groups ask to be kept)
     attributes kept     the same product over the groups not in R_i
-    content kept        label kept with the digit judge of the source data
+    content kept        label kept, read by a judge of the classes trained on the attribute data's real
+                        images (every stroke, tilt and polarity), so that a changed attribute alone is no error
 
 Colour drift (the identity-loss ablation; the CycleGAN paper adds 0.5·λ·‖G(y) − y‖₁ to keep colours):
 
@@ -38,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..data.domains import ATTRIBUTES_VERSION
 from ..errors import DataError, GenlabError
 from ..io import save_tensors, write_json
 from ..models.stargan import classification_loss, decide
@@ -270,7 +272,8 @@ def attribute_classifier_path(data_spec: str, image_shape) -> Path:
     in a folder of its own: a digit judge of the same spec and shape is another network)."""
     from ..data.download import cache_dir
 
-    key = re.sub(r"[^A-Za-z0-9._-]+", "_", data_spec).strip("_") + "-" + "x".join(map(str, image_shape))
+    key = (re.sub(r"[^A-Za-z0-9._-]+", "_", data_spec).strip("_") + "-" + "x".join(map(str, image_shape))
+           + f"-v{ATTRIBUTES_VERSION}")   # a classifier of older attribute data reads other transforms
     return cache_dir() / "attribute-judges" / key
 
 

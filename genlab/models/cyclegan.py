@@ -31,12 +31,12 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError, DataError, did_you_mean
 from ..nn.translation import ImagePool, ResnetGenerator, max_downsamplings
-from ..nn.unet import PatchDiscriminator, layers_for_patch
+from ..nn.unet import PatchDiscriminator, UNet, layers_for_patch
 from ..registry import register
 from .base import GenerativeModel, LabelSpace, ModelConfig, Player, Range
 from .gan.game import discriminator_loss, generator_loss, linear_decay, make_optimizer
 
-__all__ = ["CycleGANConfig", "CycleGAN", "cycle_loss", "identity_loss", "DOMAIN_DATA"]
+__all__ = ["CycleGANConfig", "CycleGAN", "cycle_loss", "identity_loss", "make_generator", "DOMAIN_DATA"]
 
 DOMAIN_DATA = "domains:SPEC_A,SPEC_B data (e.g. domains:mnist5k,fashion) or a built-in pair: digits2mnist, grey2colour"
 
@@ -44,8 +44,11 @@ DOMAIN_DATA = "domains:SPEC_A,SPEC_B data (e.g. domains:mnist5k,fashion) or a bu
 @dataclass
 class CycleGANConfig(ModelConfig):
     domains: tuple[str, ...] = ("A", "B")   # the names of domain A (0) and domain B (1); set from the data
+    # G and F: ResNet blocks between a strided encoder and decoder (the paper), or the U-Net, whose skips carry
+    # the input's layout to the output at every scale (the paper's alternative, as in pix2pix)
+    generator: Literal["resnet", "unet"] = "resnet"
     width: Annotated[int, Range(1)] = 16   # G and F: channels at full resolution, doubling per downsampling
-    blocks: Annotated[int, Range(0)] = 3   # G and F: ResNet blocks at the bottleneck (the paper: 6 at 128 px, 9 at 256 px)
+    blocks: Annotated[int, Range(0)] = 3   # resnet G and F: blocks at the bottleneck (the paper: 6 at 128 px, 9 at 256 px)
     # G and F: stride-2 downsamplings (and as many upsamplings); None: 2 where the bottleneck keeps ≥ 4 px a side
     # (28 or 32 px → 7 or 8), fewer on smaller images
     downsamplings: Annotated[Optional[int], Range(0)] = None
@@ -85,6 +88,17 @@ def generator_downsamplings(config: CycleGANConfig) -> int:
     if config.downsamplings is not None:
         return config.downsamplings
     return max_downsamplings(*config.image_shape[1:], wanted=2)
+
+
+def make_generator(config: CycleGANConfig) -> nn.Module:
+    """One of G, F: images of the config's channels to images of the same shape in [−1, 1]."""
+    c, d = config.image_shape[0], generator_downsamplings(config)
+    if config.generator == "resnet":
+        return ResnetGenerator(c, c, config.width, config.blocks, d)
+    if d < 1:
+        raise ConfigError("generator=unet needs at least one downsampling (its skips join the scales); "
+                          "set downsamplings ≥ 1 or use generator=resnet")
+    return UNet(c, c, depth=d, width=config.width, norm="instance", out_act="tanh")
 
 
 def cycle_loss(a: Tensor, rec_a: Tensor, b: Tensor, rec_b: Tensor) -> Tensor:
@@ -134,9 +148,8 @@ class CycleGAN(GenerativeModel):
             raise ConfigError(f"cyclegan needs two different domain names, got {list(config.domains)}; "
                               "give domains=A,B (or create the model with its data)")
         c = config.image_shape[0]
-        d = generator_downsamplings(config)
-        self.generator_ab = ResnetGenerator(c, c, config.width, config.blocks, d)   # G: A → B
-        self.generator_ba = ResnetGenerator(c, c, config.width, config.blocks, d)   # F: B → A
+        self.generator_ab = make_generator(config)   # G: A → B
+        self.generator_ba = make_generator(config)   # F: B → A
         layers = layers_for_patch(config.patch)
         self.discriminator_a = PatchDiscriminator(c, layers, config.d_width, "instance")   # D_A: real a vs F(b)
         self.discriminator_b = PatchDiscriminator(c, layers, config.d_width, "instance")   # D_B: real b vs G(a)

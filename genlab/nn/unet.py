@@ -157,6 +157,8 @@ class UNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         _check_images(x, self.in_channels, "UNet")
         h, w = x.shape[-2:]
+        if len(x) == 0:     # a batch without images of one domain (CycleGAN) still gets its empty answer
+            return x.new_zeros(0, self.out_channels, h, w)
         pad = self.padding_for(h, w)
         bottleneck = (h + pad[2] + pad[3]) * (w + pad[0] + pad[1]) // 4 ** self.depth   # pixels after the poolings
         if self.norm == "instance" and bottleneck == 1:    # one pixel normalised by its own mean is always 0

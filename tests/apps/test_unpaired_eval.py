@@ -110,6 +110,8 @@ def test_an_identity_translator_scores_its_inputs_by_hand(unpaired_runs, judges,
     read = mnist_judge.embed(real.x[digits])[1].argmax(1)
     by_hand = sum(int(r) == int(y) for r, y in zip(read, real.y[digits])) / int(digits.sum())
     assert m["label_kept_ab"] == pytest.approx(by_hand)
+    # and the reference reading of the untranslated inputs is the same reading
+    assert m["input_label_kept_ab"] == m["label_kept_ab"] and m["input_label_kept_ba"] == m["label_kept_ba"]
 
 
 def test_stargan_figures_count_reached_and_kept_attributes(unpaired_runs, judges, monkeypatch):
@@ -125,7 +127,7 @@ def test_stargan_figures_count_reached_and_kept_attributes(unpaired_runs, judges
     m = evaluate(model, train_data, test, "attributes:digits", wanted, n=30)["metrics"]
     assert m["attribute_accuracy"] == 0 and m["attributes_kept"] == 1 and m["attribute_accuracy_real"] == 1
     assert m["cycle_error"] == 0
-    digit_judge = MeanJudge(load_data("digits", "train"))
+    digit_judge = MeanJudge(load_data("attributes:digits", "train"))   # the classes, learnt on the attribute data
     read = digit_judge.embed(real.x)[1].argmax(1)
     by_hand = float((read == real.y).double().mean())
     # every image is translated 4 times (2 other strokes, 1 other tilt, 1 other polarity): the same share
@@ -162,7 +164,7 @@ def test_eval_of_a_stargan_run_prints_its_figures(unpaired_runs, judges, monkeyp
                   "content of inputs"):
         assert label in out, label
     assert out.count("for cyclegan runs (two domains)") == 1
-    assert ("digits", (1, 8, 8)) in judges      # the digit judge of the source data, at the model's size
+    assert ("attributes:digits", (1, 8, 8)) in judges   # the digit judge of the attribute data, at the model's size
 
 
 def test_photographs_and_other_models_get_one_line_reasons(judges):

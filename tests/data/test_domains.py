@@ -13,6 +13,7 @@ from PIL import Image
 from genlab.data import load_data
 from genlab.data.domains import (
     by_domain,
+    deskew,
     draw_attributes,
     rotate,
     tilt_angle,
@@ -95,7 +96,7 @@ def test_thick_strokes_more_ink_thin_less():
     x = load_data("mnist5k", "test").x[::5]
     n = len(x)
     normal = transform(x, _choice(n))
-    assert torch.equal(normal, x)
+    assert torch.equal(normal, deskew(x))          # grey digits are deskewed before any attribute
     thin, thick = transform(x, _choice(n, THIN)), transform(x, _choice(n, THICK))
     assert thick.mean() > 1.3 * normal.mean() and thin.mean() < 0.7 * normal.mean()
     per_image = (thick.flatten(1).mean(1) > normal.flatten(1).mean(1)) & (thin.flatten(1).mean(1) < normal.flatten(1).mean(1))
@@ -106,26 +107,49 @@ def test_thick_strokes_more_ink_thin_less():
 def test_inverted_is_one_minus_x_and_tilted_is_rotated():
     x = load_data("mnist5k", "test").x[::10]
     n = len(x)
-    assert torch.equal(transform(x, _choice(n, invert=1)), 1 - x)
-    tilted = transform(x, _choice(n, tilt=1), angles=torch.full((n,), 18.0))
-    assert (tilted - x).abs().flatten(1).mean(1).min() > 0.02   # every tilted image differs from upright
+    assert torch.equal(transform(x, _choice(n, invert=1)), 1 - deskew(x))
+    tilted = transform(x, _choice(n, tilt=1), angles=torch.full((n,), -30.0))
+    assert (tilted - deskew(x)).abs().flatten(1).mean(1).min() > 0.02   # every tilted image differs from upright
     bar = torch.zeros(2, 1, 28, 28)
     bar[:, :, 4:24, 13:15] = 1
     measured = tilt_angle(rotate(bar, torch.tensor([17.0, -16.0])))
     assert torch.allclose(measured, torch.tensor([17.0, -16.0]), atol=0.5)
-    # in the data set: plain, normal, upright images are the originals; inverted ones 1 − x; tilted ones lean
+    # in the data set: plain, normal, upright images are the deskewed originals; inverted ones 1 − x; tilted
+    # ones lean clockwise by 25–35°
     data, original = load_data("attributes:mnist5k", "test"), load_data("mnist5k", "test")
+    upright = deskew(original.x)
     a = data.attributes.bool()
     plain = a[:, 1] & a[:, 3] & a[:, 5]
     inverted = a[:, 1] & a[:, 3] & a[:, 6]
-    assert plain.sum() > 30 and torch.equal(data.x[plain], original.x[plain])
-    assert inverted.sum() > 30 and torch.equal(data.x[inverted], 1 - original.x[inverted])
+    assert plain.sum() > 30 and torch.equal(data.x[plain], upright[plain])
+    assert inverted.sum() > 30 and torch.equal(data.x[inverted], 1 - upright[inverted])
     ones = a[:, 1] & a[:, 4] & a[:, 5] & (data.y == 1)   # long strokes: their lean is measurable
-    change = tilt_angle(data.x[ones]) - tilt_angle(original.x[ones])
+    change = tilt_angle(data.x[ones]) - tilt_angle(upright[ones])
     choice, angles = draw_attributes(len(data), seed=TASK_SEEDS["test"])   # the test split's draws
     assert torch.equal(choice[:, 1] == 1, a[:, 4])
     assert ones.sum() > 5 and (change - angles[ones]).abs().median() < 3
-    assert angles.abs().min() >= 15 and angles.abs().max() <= 20
+    assert angles.min() >= -35 and angles.max() <= -25
+
+
+def test_deskew_straightens_a_slanted_stroke_and_leaves_blank_images():
+    bar = torch.zeros(3, 1, 28, 28)
+    for r in range(4, 24):                     # a stroke leaning right by 0.4 px per row, drawn by hand
+        c = round(14 + 0.4 * (r - 14))
+        bar[0, 0, r, c - 1:c + 1] = 1
+    bar[1] = bar[0].flip(-1)                   # leaning left
+    straight = deskew(bar)
+    assert tilt_angle(bar[:2]).abs().min() > 15
+    assert tilt_angle(straight[:2]).abs().max() < 3
+    assert torch.equal(straight[2], bar[2])    # no ink: nothing to measure, nothing moved
+    # on handwriting the ink's column no longer follows its row
+    x = load_data("mnist5k", "test").x[::4]
+    def slant(images):
+        m = images.mean(1).flatten(1)
+        m = m / m.sum(1, keepdim=True)
+        r, c = (t.flatten().float() for t in torch.meshgrid(torch.arange(28), torch.arange(28), indexing="ij"))
+        dr, dc = r - (m * r).sum(1, keepdim=True), c - (m * c).sum(1, keepdim=True)
+        return ((m * dr * dc).sum(1) / (m * dr * dr).sum(1)).abs()
+    assert slant(x).median() > 0.1 and slant(deskew(x)).median() < 0.03
 
 
 def test_colour_tints_shift_the_colour():

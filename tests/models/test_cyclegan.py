@@ -165,6 +165,24 @@ def test_translation_keeps_the_input_size_and_g_and_f_differ():
         assert torch.allclose(to_b, (model.generator_ab(x * 2 - 1) + 1) / 2)
 
 
+def test_the_unet_generator_keeps_sizes_and_trains_on_batches_of_one_domain():
+    from genlab.nn.unet import UNet
+
+    model = _model(_toy(size=16), generator="unet")
+    assert isinstance(model.generator_ab, UNet) and isinstance(model.generator_ba, UNet)
+    assert model.generator_ab.depth == 2 and model.generator_ab.norm == "instance"
+    with torch.no_grad():
+        x = torch.rand(3, 1, 20, 12)
+        out = model.eval().translate(x, "inverted")
+    assert out.shape == x.shape and 0 <= float(out.min()) and float(out.max()) <= 1
+    model.train()
+    batch = {"x": torch.rand(4, 1, 16, 16), "domain": torch.zeros(4, dtype=torch.long)}   # no image of B
+    for player in model.players():
+        assert torch.isfinite(player.step(batch)["loss"])
+    with pytest.raises(ConfigError, match="downsampling"):
+        _model(_toy(size=16), generator="unet", downsamplings=0)
+
+
 def test_translate_takes_the_target_domain_by_name_or_index():
     model = _model().eval()
     x = torch.rand(2, 1, 8, 8)
