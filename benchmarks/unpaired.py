@@ -1,6 +1,7 @@
 """The unpaired-translation acceptance figures on held-out images, one JSON line per model.
 
-    python benchmarks/unpaired.py [--run RUN ...] [--epochs E] [--n 1000] [--out [FILE]] [--identity-ablation]
+    python benchmarks/unpaired.py [--run RUN ...] [--epochs E] [--n 1000] [--out [FILE]]
+                                  [--identity-ablation [--identity-weight W ...]]
 
 Without --run it trains, with their defaults (the length `genlab train` picks unless --epochs is given):
 
@@ -8,7 +9,7 @@ Without --run it trains, with their defaults (the length `genlab train` picks un
                                     reference judge-FID(inputs, held-out Y); label kept (the judge of Y reads
                                     the translation as the source digit; target ≥ 0.80 each way); cycle error
     stargan on attributes:mnist5k   target attribute reached (attribute classifier, target ≥ 0.90) and
-                                    content kept (the mnist5k judge reads the source digit, target ≥ 0.90),
+                                    content kept (a digit judge of the attribute data reads the source digit, target ≥ 0.90),
                                     each held-out digit to every other value of each attribute group
 
 --run takes trained run folders instead (their model and data come from config.json). --identity-ablation
@@ -111,14 +112,15 @@ def drift_figures(model, data, batch_size: int = 64) -> dict:
     return out
 
 
-def identity_ablation(root: Path, epochs: int | None, limit: int | None = None, **config) -> list[dict]:
+def identity_ablation(root: Path, epochs: int | None, limit: int | None = None, weights=(0.5, 0.0),
+                      **config) -> list[dict]:
     """cyclegan on grey2colour with identity_weight 0.5 and 0: drift of the held-out crops' colours."""
     from genlab import runs
     from genlab.data import load_data
 
     test = load_data("grey2colour", "test")
     rows = []
-    for weight in (0.5, 0.0):
+    for weight in weights:
         run, timing = train_run("cyclegan", "grey2colour", root / f"grey2colour-identity-{weight}", epochs,
                                 limit=limit, identity_weight=weight, **config)
         model = runs.load(run).eval()
@@ -145,6 +147,9 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=1000, help="held-out images evaluated")
     parser.add_argument("--identity-ablation", action="store_true",
                         help="also cyclegan on grey2colour with identity_weight 0.5 and 0: colour drift")
+    parser.add_argument("--identity-weight", type=float, action="append", default=None,
+                        help="with --identity-ablation: only these identity weights (repeatable; default 0.5 and "
+                             "0), e.g. one per process on a machine with spare cores")
     parser.add_argument("--keep", default=None, help="train into this folder (default: a temporary one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", nargs="?", const="", default=None,
@@ -169,7 +174,8 @@ def main(argv=None) -> None:
             lines.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
         if args.identity_ablation:
-            for row in identity_ablation(root, args.epochs):
+            weights = tuple(args.identity_weight) if args.identity_weight else (0.5, 0.0)
+            for row in identity_ablation(root, args.epochs, weights=weights):
                 lines.append({**row, **machine})
                 print(json.dumps(lines[-1], ensure_ascii=False), flush=True)
     if args.out is not None:
