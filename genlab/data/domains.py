@@ -281,22 +281,31 @@ def transform(x: torch.Tensor, choice: torch.Tensor, angles: torch.Tensor | None
     return x.clamp_(0, 1)
 
 
+def ink_moments(x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per image the ink's mass and, under it (pixel values as weights, channels averaged), the mean row and
+    column, var(row), var(column) and cov(row, column), in pixel units (rows counted downwards)."""
+    h, w = x.shape[-2:]
+    m = x.float().mean(1).flatten(1)
+    mass = m.sum(1)
+    m = m / mass[:, None].clamp_min(1e-8)
+    rows, cols = torch.meshgrid(torch.arange(h, dtype=torch.float), torch.arange(w, dtype=torch.float), indexing="ij")
+    rows, cols = rows.flatten(), cols.flatten()
+    r_mean, c_mean = (m * rows).sum(1), (m * cols).sum(1)
+    dr, dc = rows[None] - r_mean[:, None], cols[None] - c_mean[:, None]
+    return {"mass": mass, "row": r_mean, "col": c_mean, "var_row": (m * dr * dr).sum(1),
+            "var_col": (m * dc * dc).sum(1), "cov": (m * dr * dc).sum(1)}
+
+
 def deskew(x: torch.Tensor) -> torch.Tensor:
     """Each image sheared horizontally about its ink's centre so that the ink's column no longer depends on its
     row: output (r, c) reads input (r, c + α·(r − r̄)), α = cov(c, r)/var(r) under the ink's mass; bilinear,
     zeros outside. Images without ink are returned unchanged."""
     n, _, h, w = x.shape
-    m = x.float().mean(1).flatten(1)
-    mass = m.sum(1, keepdim=True)
-    m = m / mass.clamp_min(1e-8)
-    rows, cols = torch.meshgrid(torch.arange(h, dtype=torch.float), torch.arange(w, dtype=torch.float), indexing="ij")
-    rows, cols = rows.flatten(), cols.flatten()
-    r_mean, c_mean = (m * rows).sum(1), (m * cols).sum(1)
-    var_r = (m * (rows - r_mean[:, None]) ** 2).sum(1)
-    cov = (m * (rows - r_mean[:, None]) * (cols - c_mean[:, None])).sum(1)
-    alpha = torch.where((mass[:, 0] > 0) & (var_r > 1e-6), cov / var_r.clamp_min(1e-6), torch.zeros_like(cov))
+    mo = ink_moments(x)
+    var_r = mo["var_row"]
+    alpha = torch.where((mo["mass"] > 0) & (var_r > 1e-6), mo["cov"] / var_r.clamp_min(1e-6), torch.zeros_like(var_r))
     # normalised coordinates: x = (2c + 1)/w − 1, y = (2r + 1)/h − 1, so c + α(r − r̄) is x + α·(h/w)·(y − ȳ)
-    y_mean = (2 * r_mean + 1) / h - 1
+    y_mean = (2 * mo["row"] + 1) / h - 1
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = 1
     theta[:, 0, 1] = alpha * h / w
@@ -353,14 +362,9 @@ def draw_attributes(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 def tilt_angle(x: torch.Tensor) -> torch.Tensor:
     """The orientation of each image's ink (degrees, anticlockwise as seen, in (−90°, 90°], 0 = vertical) from
     its second moments: ½·atan2(2μ₁₁, μ₂₀ − μ₀₂) measured from the vertical axis. For tests and metrics."""
-    h, w = x.shape[-2:]
-    m = x.mean(1).flatten(1)
-    m = m / m.sum(1, keepdim=True).clamp_min(1e-8)
-    rows, cols = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
-    up, right = -rows.flatten(), cols.flatten()   # y up, x right
-    mu, mv = (m * right).sum(1), (m * up).sum(1)
-    dx, dy = right[None] - mu[:, None], up[None] - mv[:, None]
-    cxx, cyy, cxy = (m * dx * dx).sum(1), (m * dy * dy).sum(1), (m * dx * dy).sum(1)
+    mo = ink_moments(x)
+    # x right, y up: var(x) = var(column), var(y) = var(row), cov(x, y) = −cov(row, column)
+    cxx, cyy, cxy = mo["var_col"], mo["var_row"], -mo["cov"]
     axis = 0.5 * torch.atan2(2 * cxy, cxx - cyy)   # the major axis from the x axis, anticlockwise
     deg = torch.rad2deg(axis) - 90                   # from the vertical
     return torch.where(deg <= -90, deg + 180, deg)
